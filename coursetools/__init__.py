@@ -1,0 +1,1 @@
+"""Instructor tools of the course: generate student notebooks, autograde a class."""

@@ -1,0 +1,339 @@
+"""`course grade`: autograde a whole class unattended.
+
+For one assignment and a folder or zip of submissions this makes an nbgrader
+course directory, grades every student in a subprocess of its own (a broken,
+endless or kernel-killing notebook costs that student the points and nothing
+else), writes each student's HTML feedback without hidden tests and a grades
+CSV, and ends with a summary of what could not be graded.
+"""
+import csv
+import html
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import psutil
+
+from coursetools.generate import nbgrader
+
+STUDENT_ID = re.compile(r"[^A-Za-z0-9_.@-]+")
+IGNORED = {"__MACOSX", ".ipynb_checkpoints"}
+
+
+@dataclass
+class Result:
+    """One student's outcome: the score, or why there is none."""
+    student: str
+    score: float = 0.0
+    max_score: float = 0.0
+    status: str = "graded"          # graded | failed
+    reason: str = ""
+    cells: dict = field(default_factory=dict)   # test cell id -> points
+    seconds: float = 0.0
+
+
+# ---------------------------------------------------------------- submissions
+
+def student_id(raw):
+    """A safe student id from a file or folder name ('Ann Lee (2).ipynb' -> 'Ann_Lee_2')."""
+    cleaned = STUDENT_ID.sub("_", raw).strip("_.")
+    return cleaned or "unnamed"
+
+
+def collect(source, assignment, scratch):
+    """Map student id -> notebook path (or an error string) from a folder or a .zip.
+
+    Layouts: <dir>/<student>.ipynb, <dir>/<student>/<any path>/<assignment>.ipynb,
+    or <dir>/<student>/ holding exactly one notebook.
+    """
+    source = Path(source)
+    if source.is_file() and zipfile.is_zipfile(source):
+        folder = Path(scratch) / "unzipped"
+        _safe_extract(source, folder)
+        source = folder
+    if not source.is_dir():
+        raise FileNotFoundError(f"{source} is neither a folder nor a zip file of submissions")
+    found = {}
+    for entry in sorted(source.iterdir()):
+        if entry.name.startswith(".") or entry.name in IGNORED:
+            continue
+        if entry.is_file() and entry.suffix == ".ipynb":
+            _add(found, student_id(entry.stem), entry)
+        elif entry.is_dir():
+            _add(found, student_id(entry.name), _notebook_in(entry, assignment))
+    return found
+
+
+def _add(found, student, notebook):
+    name, n = student, 2
+    while name in found:             # two submissions that clean to one id stay apart
+        name, n = f"{student}_{n}", n + 1
+    found[name] = notebook
+
+
+def _notebook_in(folder, assignment):
+    notebooks = [p for p in folder.rglob("*.ipynb")
+                 if not any(part in IGNORED or part.startswith(".") for part in p.parts)]
+    named = [p for p in notebooks if p.name == f"{assignment}.ipynb"]
+    if len(named) == 1:
+        return named[0]
+    if len(notebooks) == 1:
+        return notebooks[0]
+    if not notebooks:
+        return "no notebook in the submission"
+    return f"{len(notebooks)} notebooks and none (or several) named {assignment}.ipynb"
+
+
+def _safe_extract(archive, target):
+    target = Path(target).resolve()
+    with zipfile.ZipFile(archive) as zf:
+        for member in zf.infolist():
+            destination = (target / member.filename).resolve()
+            if target not in destination.parents and destination != target:
+                raise ValueError(f"{archive}: refusing the path {member.filename!r} "
+                                 "that points outside the archive")
+        zf.extractall(target)
+
+
+# ------------------------------------------------------------ course directory
+
+def prepare_course(repo, assignment, workdir, cell_timeout):
+    """An nbgrader course directory in ``workdir`` whose source is the repository's solutions/."""
+    workdir = Path(workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    if not (Path(repo) / "solutions" / assignment).is_dir():
+        raise ValueError(f"unknown assignment {assignment!r}: no folder solutions/{assignment}")
+    config = (
+        "# Written by `course grade`: the repository's settings, this folder as the course.\n"
+        "c = get_config()  # noqa: F821\n"
+        f"load_subconfig({str(Path(repo) / 'nbgrader_config.py')!r})  # noqa: F821\n"
+        f"c.CourseDirectory.root = {str(workdir)!r}\n"
+        f"c.CourseDirectory.source_directory = {str(Path(repo) / 'solutions')!r}\n"
+        "c.CourseDirectory.release_directory = 'release'\n"
+        f"c.Execute.timeout = {int(cell_timeout)}\n"
+    )
+    (workdir / "nbgrader_config.py").write_text(config, encoding="utf-8")
+    result = nbgrader(["generate_assignment", assignment, "--force"], cwd=workdir)
+    if result.returncode != 0:
+        raise RuntimeError(f"nbgrader could not generate {assignment}:\n{result.stdout}")
+    return workdir
+
+
+def _gradebook(workdir):
+    from nbgrader.api import Gradebook
+    return Gradebook(f"sqlite:///{Path(workdir) / 'gradebook.db'}")
+
+
+def _forget(workdir, assignment, student):
+    """Remove every trace of an earlier grading of this student, so no old score survives."""
+    from nbgrader.api import MissingEntry
+    for stage in ("submitted", "autograded", "feedback"):
+        shutil.rmtree(Path(workdir) / stage / student / assignment, ignore_errors=True)
+    with _gradebook(workdir) as gb:
+        try:
+            gb.remove_submission(assignment, student)
+        except MissingEntry:
+            pass
+
+
+# ------------------------------------------------------------------- grading
+
+def _run_killing_everything(cmd, cwd, timeout, log_path):
+    """Run ``cmd``; on timeout kill it and every process it started (kernels included)."""
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        tracked = {}
+        deadline = time.monotonic() + timeout
+        while proc.poll() is None:
+            try:   # kernels run in sessions of their own: remember them while they live
+                for child in psutil.Process(proc.pid).children(recursive=True):
+                    tracked.setdefault(child.pid, child)
+            except psutil.Error:
+                pass
+            if time.monotonic() > deadline:
+                _kill([proc] + list(tracked.values()))
+                proc.wait()
+                return None
+            time.sleep(0.2)
+        _kill(list(tracked.values()))   # a kernel left behind by a crashed nbgrader
+        return proc.returncode
+
+
+def _kill(processes):
+    for p in processes:
+        try:
+            p.kill()
+        except (psutil.Error, ProcessLookupError, OSError):
+            pass
+
+
+def _failure_reason(log_text):
+    patterns = [
+        ("DeadKernelError", "the kernel died while running the notebook"),
+        ("Kernel died", "the kernel died while running the notebook"),
+        ("CellTimeoutError", "a cell ran past the time limit and could not be stopped"),
+        ("ValidationError", "the notebook's cell metadata is damaged"),
+        ("NotJSONError", "the file is not a readable notebook"),
+        ("JSONDecodeError", "the file is not a readable notebook"),
+        ("RuntimeError: Inconsistent checksums", "a locked cell was altered beyond repair"),
+    ]
+    for needle, reason in patterns:
+        if needle in log_text:
+            return reason
+    lines = [ln for ln in log_text.splitlines() if "[ERROR]" in ln or "Error" in ln]
+    return "nbgrader could not grade it" + (f" ({lines[-1].strip()[:200]})" if lines else "")
+
+
+def grade_one(workdir, assignment, student, notebook, submission_timeout):
+    """Autograde one student's notebook; always returns a Result, never raises."""
+    started = time.monotonic()
+    result = Result(student)
+    _forget(workdir, assignment, student)
+    if isinstance(notebook, str):
+        result.status, result.reason = "failed", notebook
+        return result
+    try:
+        nb = nbformat.read(str(notebook), as_version=4)
+    except Exception as exc:
+        result.status = "failed"
+        result.reason = f"not a readable notebook ({type(exc).__name__})"
+        return result
+    _drop_duplicates(nb)
+    target = Path(workdir) / "submitted" / student / assignment
+    target.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(target / f"{assignment}.ipynb"))
+    logs = Path(workdir) / "logs"
+    logs.mkdir(exist_ok=True)
+    log_path = logs / f"{student}.log"
+    code = _run_killing_everything(
+        [sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student,
+         "--force"], cwd=workdir, timeout=submission_timeout, log_path=log_path)
+    autograded = Path(workdir) / "autograded" / student / assignment / f"{assignment}.ipynb"
+    if code is None:
+        result.status = "failed"
+        result.reason = f"grading took longer than {submission_timeout} s and was stopped"
+    elif code != 0 or not autograded.is_file():
+        result.status = "failed"
+        result.reason = _failure_reason(log_path.read_text(encoding="utf-8", errors="replace"))
+    else:
+        _read_scores(workdir, assignment, result)
+    if result.status == "failed":
+        _forget(workdir, assignment, student)   # no partial or stale grade stays behind
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _drop_duplicates(nb):
+    """A copied cell keeps running but stops being graded: the first of each grade id counts."""
+    grade_ids, cell_ids = set(), set()
+    for cell in nb.cells:
+        if cell.get("id") in cell_ids:
+            cell["id"] = uuid.uuid4().hex[:8]
+        cell_ids.add(cell.get("id"))
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id is None:
+            continue
+        if grade_id in grade_ids:
+            del cell.metadata["nbgrader"]
+        grade_ids.add(grade_id)
+
+
+def _read_scores(workdir, assignment, result):
+    with _gradebook(workdir) as gb:
+        submission = gb.find_submission(assignment, result.student)
+        result.score = float(submission.score)
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                result.cells[grade.name] = float(grade.score)
+
+
+def max_scores(workdir, assignment):
+    """Test cell id -> max points, in notebook order, and the total."""
+    with _gradebook(workdir) as gb:
+        cells = {}
+        for notebook in gb.find_assignment(assignment).notebooks:
+            for cell in notebook.grade_cells:
+                cells[cell.name] = float(cell.max_score)
+    return cells, sum(cells.values())
+
+
+# ------------------------------------------------------------------ feedback
+
+def write_feedback(workdir, assignment, results):
+    """HTML feedback per student: nbgrader's (hidden tests removed) or a page saying why not."""
+    graded = [r for r in results if r.status == "graded"]
+    if graded:
+        nbgrader(["generate_feedback", assignment, "--force"], cwd=workdir)
+    for r in results:
+        folder = Path(workdir) / "feedback" / r.student / assignment
+        page = folder / f"{assignment}.html"
+        if r.status == "graded" and page.is_file():
+            continue
+        if r.status == "graded":
+            nbgrader(["generate_feedback", assignment, "--student", r.student, "--force"],
+                     cwd=workdir)
+            if page.is_file():
+                continue
+            r.reason = "nbgrader could not render the feedback page"
+        folder.mkdir(parents=True, exist_ok=True)
+        page.write_text(_failure_page(assignment, r), encoding="utf-8")
+
+
+def _failure_page(assignment, r):
+    why = html.escape(r.reason or "unknown")
+    return ("<!DOCTYPE html><html><head><meta charset='utf-8'>"
+            f"<title>{html.escape(assignment)}: feedback</title></head><body>"
+            f"<h1>{html.escape(assignment)}</h1>"
+            + (f"<p>Your submission was graded, but {why}.</p>" if r.status == "graded" else
+               f"<p>Your submission could not be graded automatically: <b>{why}</b>.</p>")
+            + f"<p>Score: {r.score:g} / {r.max_score:g}. Run your notebook from top to bottom "
+            "(Kernel, Restart and Run All) before submitting, and ask your instructor if "
+            "you think this is a mistake.</p></body></html>")
+
+
+def write_csv(path, results, cell_max):
+    columns = ["student_id", "status", "score", "max_score", *cell_max, "reason"]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for r in sorted(results, key=lambda r: r.student):
+            writer.writerow([r.student, r.status, f"{r.score:g}", f"{r.max_score:g}",
+                             *(f"{r.cells.get(c, 0.0):g}" for c in cell_max), r.reason])
+
+
+# ----------------------------------------------------------------- the batch
+
+def grade_class(repo, assignment, submissions, workdir, cell_timeout=120,
+                submission_timeout=900, out=print):
+    """Grade every submission; write grades.csv and feedback; return the Results."""
+    workdir = prepare_course(repo, assignment, workdir, cell_timeout)
+    cell_max, total = max_scores(workdir, assignment)
+    with tempfile.TemporaryDirectory() as scratch:
+        found = collect(submissions, assignment, scratch)
+        out(f"Grading {len(found)} submission(s) of {assignment} ({total:g} points) in {workdir}")
+        results = []
+        for i, (student, notebook) in enumerate(found.items(), 1):
+            r = grade_one(workdir, assignment, student, notebook, submission_timeout)
+            r.max_score = total
+            results.append(r)
+            shown = f"{r.score:g}/{total:g}" if r.status == "graded" else f"FAILED: {r.reason}"
+            out(f"[{i}/{len(found)}] {student}: {shown} ({r.seconds:.1f} s)")
+    write_feedback(workdir, assignment, results)
+    write_csv(workdir / "grades.csv", results, cell_max)
+    failed = [r for r in results if r.status == "failed"]
+    out(f"\nDone: {len(results) - len(failed)} graded, {len(failed)} could not be graded "
+        "(0 points each).")
+    for r in failed:
+        out(f"  - {r.student}: {r.reason}")
+    out(f"Grades: {workdir / 'grades.csv'}")
+    out(f"Feedback: {workdir / 'feedback'}/<student>/{assignment}/{assignment}.html")
+    return results

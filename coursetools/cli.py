@@ -1,0 +1,56 @@
+"""The `course` command: `course generate`, `course grade`."""
+import argparse
+import sys
+from pathlib import Path
+
+from coursetools.autograde import grade_class
+from coursetools.generate import generate
+from coursetools.repo import assignments, find_root
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="course", description=__doc__)
+    parser.add_argument("--repo", type=Path, default=None,
+                        help="the course repository (default: found from the current folder)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    gen = commands.add_parser("generate", help="make chapters/ from solutions/ (student notebooks)")
+    gen.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+
+    grade = commands.add_parser("grade", help="autograde a folder or zip of submissions")
+    grade.add_argument("assignment", help="assignment name, e.g. 01_dot_product")
+    grade.add_argument("submissions", type=Path,
+                       help="folder or .zip: <student>.ipynb files or one folder per student")
+    grade.add_argument("--out", type=Path, default=None,
+                       help="course folder for the gradebook, feedback and grades.csv "
+                            "(default: grading/<assignment>)")
+    grade.add_argument("--cell-timeout", type=int, default=120,
+                       help="seconds one cell may run before it is interrupted (default 120)")
+    grade.add_argument("--submission-timeout", type=int, default=900,
+                       help="seconds one submission may take in all before it is stopped "
+                            "(default 900)")
+    args = parser.parse_args(argv)
+
+    repo = (args.repo or find_root()).resolve()
+    if args.command == "generate":
+        unknown = sorted(set(args.assignments) - set(assignments(repo)))
+        if unknown:
+            parser.error(f"unknown assignment(s): {', '.join(unknown)}; "
+                         f"choose from {', '.join(assignments(repo))}")
+        for name in generate(repo, args.assignments):
+            print(f"generated chapters/{name}/ from solutions/{name}/")
+        return 0
+    if args.assignment not in assignments(repo):
+        parser.error(f"unknown assignment {args.assignment!r}; "
+                     f"choose from {', '.join(assignments(repo))}")
+    if not args.submissions.exists():
+        parser.error(f"{args.submissions} does not exist")
+    out = args.out or repo / "grading" / args.assignment
+    results = grade_class(repo, args.assignment, args.submissions, out,
+                          cell_timeout=args.cell_timeout,
+                          submission_timeout=args.submission_timeout)
+    return 0 if results else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Where the course's own files are: the repository root, its assignments, its settings."""
+import re
+from pathlib import Path
+
+import yaml
+
+ASSIGNMENT_NAME = re.compile(r"^\d\d_[a-z0-9_]+$")
+
+
+def find_root(start=None):
+    """The repository root: the nearest folder upwards holding nbgrader_config.py and _config.yml."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "nbgrader_config.py").is_file() and (folder / "_config.yml").is_file():
+            return folder
+    package_root = Path(__file__).resolve().parent.parent
+    if (package_root / "nbgrader_config.py").is_file():
+        return package_root
+    raise FileNotFoundError(f"no course repository (nbgrader_config.py + _config.yml) above {here}")
+
+
+def assignments(root):
+    """Names of the graded assignments: the folders of solutions/ named like 01_dot_product."""
+    folder = Path(root) / "solutions"
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and ASSIGNMENT_NAME.match(p.name))
+
+
+def repository_url(root):
+    """The course repository's URL, set once in _config.yml (repository: url:)."""
+    with open(Path(root) / "_config.yml", encoding="utf-8") as handle:
+        config = yaml.safe_load(handle)
+    return config["repository"]["url"].rstrip("/")
+
+
+def repository_branch(root):
+    with open(Path(root) / "_config.yml", encoding="utf-8") as handle:
+        config = yaml.safe_load(handle)
+    return config["repository"].get("branch", "main")

@@ -1,0 +1,115 @@
+"""Figures of the course: loss curves, 2-D decision boundaries and autograd expression graphs.
+
+matplotlib only (no graphviz), so everything also renders headless with the
+Agg backend. Every function draws into ``ax`` (a new figure when None) and
+returns the Axes.
+"""
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import FancyBboxPatch
+
+from nnlib._validate import as_float_array
+
+
+def _axes(ax, figsize):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def plot_loss(train_losses, test_losses=None, ax=None, title="Loss", logy=False, xlabel="step"):
+    """One line per loss history (1-D sequences of floats); a log y-axis with ``logy``."""
+    train = as_float_array(train_losses, "train_losses", ndim=1)
+    ax = _axes(ax, (6, 4))
+    ax.plot(np.arange(train.size), train, label="train")
+    if test_losses is not None:
+        test = as_float_array(test_losses, "test_losses", ndim=1)
+        ax.plot(np.arange(test.size), test, label="test")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    ax.legend()
+    return ax
+
+
+def plot_decision_boundary(predict_fn, X, y, ax=None, resolution=200, margin=0.5):
+    """Filled contours of ``predict_fn`` over the plane around X (n, 2), with the points coloured by y.
+
+    ``predict_fn`` maps an (m, 2) array of points to m class labels.
+    """
+    X = as_float_array(X, "X", ndim=2)
+    y = np.asarray(y).ravel()
+    if X.shape[1] != 2 or y.shape[0] != X.shape[0]:
+        raise ValueError(f"X has shape {X.shape} and y has shape {np.shape(y)}; need X (n, 2) and y (n,)")
+    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or resolution < 2:
+        raise ValueError(f"resolution must be an integer >= 2, got {resolution!r}")
+    xs = np.linspace(X[:, 0].min() - margin, X[:, 0].max() + margin, resolution)
+    ys = np.linspace(X[:, 1].min() - margin, X[:, 1].max() + margin, resolution)
+    gx, gy = np.meshgrid(xs, ys)
+    labels = np.asarray(predict_fn(np.column_stack([gx.ravel(), gy.ravel()])))
+    if labels.size != gx.size:
+        raise ValueError(f"predict_fn returned shape {labels.shape} for {gx.size} points; "
+                         f"it must return one label per point")
+    classes = np.union1d(np.unique(labels), np.unique(y)).astype(np.float64)
+    levels = np.concatenate([classes - 0.5, [classes[-1] + 0.5]])
+    ax = _axes(ax, (5, 5))
+    ax.contourf(gx, gy, labels.reshape(gx.shape).astype(np.float64), levels=levels,
+                cmap="Spectral", alpha=0.35, vmin=levels[0], vmax=levels[-1])
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="Spectral", vmin=levels[0], vmax=levels[-1],
+               s=18, edgecolors="k", linewidths=0.4)
+    ax.set_xlim(xs[0], xs[-1])
+    ax.set_ylim(ys[0], ys[-1])
+    return ax
+
+
+_BOX_W, _BOX_H, _COL_GAP, _ROW_GAP = 2.6, 1.1, 1.4, 0.5
+
+
+def _columns_from_root(root):
+    """{node: longest path length to root}, so every child sits left of all its parents."""
+    order = root.topological_order()          # children before parents
+    column = {root: 0}
+    for node in reversed(order):              # parents before children
+        for child in node._prev:
+            column[child] = max(column.get(child, 0), column[node] + 1)
+    return order, column
+
+
+def draw_graph(root, ax=None):
+    """Draw the expression graph of the Value ``root``, one box per node, inputs on the left.
+
+    A box shows the node's label (if any) and op, its data and its grad; arrows
+    run from each child to the node computed from it.
+    """
+    order, column = _columns_from_root(root)
+    depth = max(column.values())
+    rows = {}
+    position = {}
+    for node in order:
+        col = column[node]
+        row = rows.get(col, 0)
+        rows[col] = row + 1
+        position[node] = [(depth - col) * (_BOX_W + _COL_GAP), -row * (_BOX_H + _ROW_GAP)]
+    for node, (x, y) in position.items():     # centre each column vertically
+        position[node][1] = y + (rows[column[node]] - 1) * (_BOX_H + _ROW_GAP) / 2
+
+    tallest = max(rows.values())
+    ax = _axes(ax, (max(4.0, 2.2 * (depth + 1)), max(2.0, 1.0 * tallest)))
+    for node, (x, y) in position.items():
+        title = " ".join(part for part in (node.label, node._op and f"[{node._op}]") if part)
+        ax.add_patch(FancyBboxPatch((x - _BOX_W / 2, y - _BOX_H / 2), _BOX_W, _BOX_H,
+                                    boxstyle="round,pad=0.05", facecolor="#e8f0fe",
+                                    edgecolor="#3b5b92"))
+        ax.text(x, y, f"{title or 'value'}\ndata {node.data:.4g}\ngrad {node.grad:.4g}",
+                ha="center", va="center", fontsize=7, family="monospace")
+        for child in node._prev:
+            cx, cy = position[child]
+            ax.annotate("", xy=(x - _BOX_W / 2, y), xytext=(cx + _BOX_W / 2, cy),
+                        arrowprops=dict(arrowstyle="->", color="#555555", lw=0.8))
+    half_h = (tallest - 1) * (_BOX_H + _ROW_GAP) / 2 + _BOX_H
+    ax.set_xlim(-_BOX_W, depth * (_BOX_W + _COL_GAP) + _BOX_W)
+    ax.set_ylim(-half_h, half_h)
+    ax.set_axis_off()
+    return ax

@@ -1,0 +1,52 @@
+"""Helpers shared by the notebook and pipeline tests."""
+import re
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir()
+                     if p.is_dir() and re.match(r"^\d\d_", p.name))
+
+
+def solution_path(assignment):
+    return ROOT / "solutions" / assignment / f"{assignment}.ipynb"
+
+
+def chapter_path(assignment):
+    return ROOT / "chapters" / assignment / f"{assignment}.ipynb"
+
+
+def read(path):
+    return nbformat.read(str(path), as_version=4)
+
+
+def nbgrader_meta(cell):
+    return cell.metadata.get("nbgrader", {})
+
+
+def grade_cells(nb):
+    return [c for c in nb.cells if nbgrader_meta(c).get("grade")]
+
+
+def solution_cells(nb):
+    return [c for c in nb.cells if nbgrader_meta(c).get("solution")]
+
+
+def execute(nb, cwd, timeout=300):
+    """Run every cell (tags ignored, as in grading), keeping errors in the outputs."""
+    from nbclient import NotebookClient
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                            skip_cells_with_tag="no-cell-is-ever-skipped-here",
+                            resources={"metadata": {"path": str(cwd)}})
+    client.execute()
+    return nb
+
+
+def errors(cell):
+    return [o for o in cell.get("outputs", []) if o.output_type == "error"]
+
+
+def text(cell):
+    return "".join(o.get("text", "") for o in cell.get("outputs", [])
+                   if o.output_type == "stream")

@@ -1,0 +1,221 @@
+"""End to end: a class of submissions graded by `course grade` in a temporary course folder.
+
+Every submission is made from the committed student notebook, filled in the way a
+student would: the reference solution, a realistic bug in one function, or
+something hostile. The batch must finish and each score must be exactly right.
+"""
+import copy
+import csv
+import json
+import re
+import zipfile
+
+import nbformat
+import pytest
+
+from coursetools.autograde import collect, grade_class
+from nbtools import ROOT, chapter_path, nbgrader_meta, read, solution_path
+
+# One realistic bug per graded function: the body that replaces the solution.
+BUGS = {
+    "dot_loop": "total = 0.0\nfor i in range(len(x) - 1):\n    total += x[i] * w[i]\nreturn total",
+    "dot": "return float(np.sum(np.asarray(x) + np.asarray(w)))",
+    "cosine_similarity": "return float(np.dot(x, w))",
+    "most_similar": "return int(np.argmin(np.asarray(candidates) @ np.asarray(x)))",
+    "neuron": "return float(np.dot(x, w))",
+    "dense": "return np.asarray(X) @ np.asarray(W)",
+    "sigmoid": "return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))",
+    "sigmoid_derivative": "z = np.asarray(z, dtype=float)\nreturn z * (1 - z)",
+    "relu": "return np.abs(z)",
+    "relu_derivative": "return (np.asarray(z) >= 0).astype(float)",
+    "tanh_derivative": "return 1 - np.tanh(z)",
+}
+CELL_TIMEOUT, SUBMISSION_TIMEOUT = 10, 60
+
+
+def _solution_bodies(assignment):
+    """grade_id -> the solution cell exactly as the solution notebook has it, markers removed."""
+    bodies = {}
+    for cell in read(solution_path(assignment)).cells:
+        if nbgrader_meta(cell).get("solution"):
+            lines = [ln for ln in cell.source.splitlines()
+                     if ln.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")]
+            bodies[nbgrader_meta(cell)["grade_id"]] = "\n".join(lines)
+    return bodies
+
+
+def _with_bug(assignment, name):
+    """The solution cell of ``name`` with the code between the markers replaced by its bug."""
+    for cell in read(solution_path(assignment)).cells:
+        if nbgrader_meta(cell).get("grade_id") == name:
+            match = re.search(r"^( *)### BEGIN SOLUTION\n.*?^ *### END SOLUTION", cell.source,
+                              re.S | re.M)
+            indent = match.group(1)
+            body = "\n".join(indent + line for line in BUGS[name].splitlines())
+            return cell.source[:match.start()] + body + cell.source[match.end():]
+    raise KeyError(name)
+
+
+def _submission(assignment, answers, edit=None):
+    nb = read(chapter_path(assignment))
+    for cell in nb.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id in answers:
+            cell.source = answers[grade_id]
+    if edit:
+        edit(nb)
+    return nb
+
+
+def _points(assignment):
+    return {nbgrader_meta(c)["grade_id"][len("test_"):]: nbgrader_meta(c)["points"]
+            for c in read(solution_path(assignment)).cells if nbgrader_meta(c).get("grade")}
+
+
+def _grade(tmp_path, assignment, submissions):
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    for student, nb in submissions.items():
+        if isinstance(nb, str):
+            (folder / f"{student}.ipynb").write_text(nb)
+        else:
+            nbformat.write(nb, str(folder / f"{student}.ipynb"))
+    lines = []
+    results = grade_class(ROOT, assignment, folder, tmp_path / "course", CELL_TIMEOUT,
+                          SUBMISSION_TIMEOUT, out=lines.append)
+    return {r.student: r for r in results}, "\n".join(lines)
+
+
+def _csv(tmp_path):
+    with open(tmp_path / "course" / "grades.csv", newline="") as handle:
+        return {row["student_id"]: row for row in csv.DictReader(handle)}
+
+
+@pytest.mark.parametrize("assignment", ["01_dot_product", "02_sigmoid"])
+def test_scores_are_exact_for_correct_stub_and_each_bug(assignment, tmp_path):
+    correct = _solution_bodies(assignment)
+    points = _points(assignment)
+    total = sum(points.values())
+    submissions = {"correct": _submission(assignment, correct),
+                   "untouched": _submission(assignment, {})}
+    for name in points:
+        submissions[f"bug_{name}"] = _submission(assignment,
+                                                 {**correct, name: _with_bug(assignment, name)})
+    results, log = _grade(tmp_path, assignment, submissions)
+
+    assert results["correct"].score == total and results["correct"].status == "graded"
+    assert results["untouched"].score == 0 and results["untouched"].status == "graded"
+    for name, worth in points.items():
+        r = results[f"bug_{name}"]
+        assert r.cells[f"test_{name}"] == 0, f"the bug in {name} was not caught"
+        assert r.score == total - worth, (name, r.cells)
+    rows = _csv(tmp_path)
+    assert float(rows["correct"]["score"]) == total
+    assert float(rows["correct"]["max_score"]) == total
+    assert set(rows) == set(submissions)
+    assert f"[{len(submissions)}/{len(submissions)}]" in log
+
+
+def _tag_tests(nb):
+    for cell in nb.cells:
+        if nbgrader_meta(cell).get("grade"):
+            cell.metadata["tags"] = ["skip-execution", "raises-exception"]
+            cell.source = "pass"
+            cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
+
+
+def _delete_test_of(name):
+    def edit(nb):
+        nb.cells = [c for c in nb.cells if nbgrader_meta(c).get("grade_id") != f"test_{name}"]
+    return edit
+
+
+def _duplicate_test_of(name):
+    def edit(nb):
+        index = next(i for i, c in enumerate(nb.cells)
+                     if nbgrader_meta(c).get("grade_id") == f"test_{name}")
+        nb.cells.insert(index, copy.deepcopy(nb.cells[index]))
+    return edit
+
+
+def test_hostile_and_broken_submissions_cost_only_their_own_points(tmp_path):
+    assignment = "01_dot_product"
+    correct = _solution_bodies(assignment)
+    points = _points(assignment)
+    total = sum(points.values())
+    wrong_dense = {**correct, "dense": _with_bug(assignment, "dense")}
+    submissions = {
+        "a_correct": _submission(assignment, correct),
+        "broken_json": '{"cells": [',
+        "endless_loop": _submission(assignment, {**correct, "dense": "while True:\n    pass"}),
+        "deaf_loop": _submission(assignment, {**correct, "dense": (
+            "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass")}),
+        "dead_kernel": _submission(assignment, {**correct, "dense": "import os\nos._exit(1)"}),
+        "deleted_test": _submission(assignment, wrong_dense, _delete_test_of("dense")),
+        "duplicated_test": _submission(assignment, correct, _duplicate_test_of("dense")),
+        "skip_tags": _submission(assignment, wrong_dense, _tag_tests),
+        "z_correct": _submission(assignment, correct),
+    }
+    results, log = _grade(tmp_path, assignment, submissions)
+
+    assert results["a_correct"].score == total and results["z_correct"].score == total
+    assert results["broken_json"].status == "failed"
+    assert "not a readable notebook" in results["broken_json"].reason
+    assert results["endless_loop"].status == "graded"
+    assert results["endless_loop"].score == total - points["dense"]
+    assert results["deaf_loop"].status == "failed" and results["deaf_loop"].score == 0
+    assert results["dead_kernel"].status == "failed" and results["dead_kernel"].score == 0
+    assert "kernel died" in results["dead_kernel"].reason
+    assert results["deleted_test"].score == total - points["dense"]
+    assert results["duplicated_test"].score == total
+    assert results["skip_tags"].score == total - points["dense"]
+    for student in ("broken_json", "deaf_loop", "dead_kernel"):
+        assert student in log.split("Done:")[1], "failures are listed in the summary"
+
+    feedback = tmp_path / "course" / "feedback"
+    for student in submissions:
+        page = feedback / student / assignment / f"{assignment}.html"
+        content = page.read_text(encoding="utf-8")
+        assert "hidden=True" not in content and "HIDDEN TESTS" not in content, student
+    assert "could not be graded" in (feedback / "dead_kernel" / assignment /
+                                     f"{assignment}.html").read_text()
+    rows = _csv(tmp_path)
+    assert rows["dead_kernel"]["status"] == "failed" and float(rows["dead_kernel"]["score"]) == 0
+
+
+def test_regrading_never_keeps_an_old_score_and_zips_work(tmp_path):
+    assignment = "01_dot_product"
+    correct = _submission(assignment, _solution_bodies(assignment))
+    dead = _submission(assignment, {**_solution_bodies(assignment),
+                                    "dense": "import os\nos._exit(1)"})
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("ann/work/01_dot_product.ipynb", nbformat.writes(correct))
+        zf.writestr("__MACOSX/ann/._01_dot_product.ipynb", "junk")
+    course = tmp_path / "course"
+    first = grade_class(ROOT, assignment, archive, course, CELL_TIMEOUT, SUBMISSION_TIMEOUT,
+                        out=lambda line: None)
+    assert [(r.student, r.status) for r in first] == [("ann", "graded")]
+    assert first[0].score == first[0].max_score > 0
+
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("ann/work/01_dot_product.ipynb", nbformat.writes(dead))
+    second = grade_class(ROOT, assignment, archive, course, CELL_TIMEOUT, SUBMISSION_TIMEOUT,
+                         out=lambda line: None)
+    assert second[0].status == "failed" and second[0].score == 0
+    row = _csv(tmp_path)["ann"]
+    assert row["status"] == "failed" and float(row["score"]) == 0
+    from nbgrader.api import Gradebook, MissingEntry
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        with pytest.raises(MissingEntry):
+            gb.find_submission(assignment, "ann")
+    assert not (course / "autograded" / "ann").joinpath(assignment).exists()
+
+
+def test_zip_that_escapes_its_folder_is_refused(tmp_path):
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("../outside.ipynb", json.dumps({}))
+    with pytest.raises(ValueError, match="outside the archive"):
+        collect(archive, "01_dot_product", tmp_path / "scratch")
+    assert not (tmp_path / "outside.ipynb").exists()

@@ -1,0 +1,98 @@
+"""One source: solutions run and pass, chapters are generated from them, stubs fail every check."""
+import json
+import re
+
+import pytest
+
+from nbtools import (ASSIGNMENTS, ROOT, chapter_path, errors, execute, nbgrader_meta, read,
+                      solution_cells, solution_path, grade_cells, text)
+from coursetools.curriculum import CURRICULUM
+from coursetools.generate import generate
+
+CHECK_LINE = re.compile(r"^(from nnlib import grading|grading\.check_\w+\(\w+(, hidden=True)?\)"
+                        r"|### (BEGIN|END) HIDDEN TESTS)$")
+
+
+def test_assignments_are_the_curriculum_chapters():
+    assert ASSIGNMENTS and set(ASSIGNMENTS) <= set(CURRICULUM)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_graded_function_has_a_solution_and_a_test_cell(assignment):
+    nb = read(solution_path(assignment))
+    solutions = [nbgrader_meta(c)["grade_id"] for c in solution_cells(nb)]
+    tests = [nbgrader_meta(c)["grade_id"] for c in grade_cells(nb)]
+    assert solutions == CURRICULUM[assignment]
+    assert tests == [f"test_{name}" for name in CURRICULUM[assignment]]
+    for cell, name in zip(solution_cells(nb), CURRICULUM[assignment]):
+        assert re.search(rf"^(def|class) {name}\b", cell.source, re.M), name
+        assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_test_cells_only_call_nnlib_grading(assignment):
+    for cell in grade_cells(read(solution_path(assignment))):
+        meta = nbgrader_meta(cell)
+        assert meta["locked"] and meta["points"] > 0
+        assert "skip-execution" in cell.metadata.get("tags", [])
+        lines = cell.source.strip().splitlines()
+        assert all(CHECK_LINE.match(line) for line in lines), cell.source
+        assert "hidden=True" in cell.source, f"{meta['grade_id']} has no hidden test"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_total_points_stated_at_the_top(assignment):
+    nb = read(solution_path(assignment))
+    total = sum(nbgrader_meta(c)["points"] for c in grade_cells(nb))
+    title = nb.cells[0].source
+    assert re.search(rf"\*\*Total points: {total:g}\*\*", title), (total, title[:200])
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_notebook_runs_and_every_check_passes(assignment, tmp_path):
+    nb = execute(read(solution_path(assignment)), tmp_path)
+    failures = [(c.source[:60], e.ename, e.evalue) for c in nb.cells for e in errors(c)]
+    assert not failures
+    for cell in grade_cells(nb):
+        checks = cell.source.count("grading.check_")
+        assert text(cell).count("✓") == checks, cell.source
+
+
+def test_chapters_are_what_generation_produces(tmp_path):
+    generate(ROOT, ASSIGNMENTS, release_directory=str(tmp_path))
+    for assignment in ASSIGNMENTS:
+        produced = json.loads((tmp_path / assignment / f"{assignment}.ipynb").read_text())
+        committed = json.loads(chapter_path(assignment).read_text())
+        assert produced == committed, (f"chapters/{assignment} is out of date: run "
+                                       f"`course generate {assignment}` and commit it")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_chapter_has_no_solutions_or_hidden_tests(assignment):
+    raw = chapter_path(assignment).read_text()
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "hidden=True"):
+        assert marker not in raw
+    setup = [c for c in read(chapter_path(assignment)).cells
+             if "course-setup" in c.metadata.get("tags", [])]
+    assert len(setup) == 1 and "%pip install" in setup[0].source
+    assert nbgrader_meta(setup[0])["locked"]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_check_fails_on_the_untouched_stubs(assignment, tmp_path):
+    nb = execute(read(chapter_path(assignment)), tmp_path)
+    for cell in nb.cells:
+        if nbgrader_meta(cell).get("grade"):
+            problems = errors(cell)
+            assert problems, f"{nbgrader_meta(cell)['grade_id']} passes on the stub"
+            assert "not implemented" in problems[0].evalue, problems[0].evalue
+        elif nbgrader_meta(cell).get("solution"):
+            assert not errors(cell), "defining a stub must not fail"
+    for cell in solution_cells(nb):
+        assert "raise NotImplementedError()" in cell.source
+
+
+def test_ungraded_docs_notebooks_have_no_grading(tmp_path):
+    for path in (ROOT / "docs").glob("*.ipynb"):
+        nb = read(path)
+        assert not any(nbgrader_meta(c) for c in nb.cells), path.name

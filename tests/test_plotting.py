@@ -1,0 +1,84 @@
+"""Tests for nnlib.plotting, headless (Agg): the returned Axes hold the expected artists."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.patches import FancyBboxPatch  # noqa: E402
+
+from nnlib.autograd import Value  # noqa: E402
+from nnlib.plotting import draw_graph, plot_decision_boundary, plot_loss  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_plot_loss_draws_one_line_per_history():
+    ax = plot_loss([3.0, 2.0, 1.5, 1.2])
+    assert len(ax.get_lines()) == 1 and ax.get_yscale() == "linear"
+    np.testing.assert_array_equal(ax.get_lines()[0].get_ydata(), [3.0, 2.0, 1.5, 1.2])
+    fig, own_ax = plt.subplots()
+    ax = plot_loss([3.0, 2.0], [3.5, 2.5], ax=own_ax, title="curves", logy=True)
+    assert ax is own_ax
+    assert len(ax.get_lines()) == 2 and ax.get_yscale() == "log"
+    assert ax.get_title() == "curves"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train", "test"]
+
+
+def test_plot_decision_boundary_draws_contours_and_points():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 2))
+    y = (X[:, 0] > 0).astype(int)
+    seen = []
+
+    def predict(points):
+        seen.append(points.shape)
+        return (points[:, 0] > 0).astype(int)
+
+    ax = plot_decision_boundary(predict, X, y, resolution=50)
+    assert seen == [(2500, 2)]
+    kinds = {type(c).__name__ for c in ax.collections}
+    assert "QuadContourSet" in kinds or "ContourSet" in kinds
+    assert "PathCollection" in kinds          # the scatter of the data
+    scatter = next(c for c in ax.collections if type(c).__name__ == "PathCollection")
+    assert scatter.get_offsets().shape == (40, 2)
+    with pytest.raises(ValueError, match="one label per point"):
+        plot_decision_boundary(lambda p: np.zeros(3), X, y, resolution=10)
+    with pytest.raises(ValueError, match=r"\(40, 3\)"):
+        plot_decision_boundary(predict, np.zeros((40, 3)), y)
+
+
+def test_draw_graph_draws_one_box_per_node_with_data_and_grad():
+    a = Value(2.0, label="a")
+    b = Value(-3.0, label="b")
+    c = Value(10.0, label="c")
+    e = a * b
+    e.label = "e"
+    d = e + c
+    d.label = "d"
+    L = d * a            # a is used twice: one box, two outgoing arrows
+    L.label = "L"
+    L.backward()
+    ax = draw_graph(L)
+    boxes = [p for p in ax.patches if isinstance(p, FancyBboxPatch)]
+    assert len(boxes) == 6
+    labels = [t for t in ax.texts if type(t).__name__ == "Text"]
+    texts = [t.get_text() for t in labels]
+    assert len(texts) == 6
+    assert any(t.startswith("L [*]") and "data 8" in t and "grad 1" in t for t in texts)
+    assert any(t.startswith("a") and "grad -2" in t for t in texts)   # dL/da = b*a + d = -6 + 4
+    arrows = [t for t in ax.texts if type(t).__name__ == "Annotation"]
+    assert len(arrows) == 6                    # one per (child, parent) edge
+    x_of = {t.get_text().split()[0]: t.get_position()[0] for t in labels}
+    assert x_of["a"] < x_of["e"] < x_of["d"] < x_of["L"]   # inputs left, root right
+
+
+def test_draw_graph_of_a_single_value():
+    ax = draw_graph(Value(1.5))
+    assert len([p for p in ax.patches if isinstance(p, FancyBboxPatch)]) == 1
+    assert "data 1.5" in ax.texts[0].get_text()

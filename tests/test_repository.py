@@ -1,0 +1,68 @@
+"""The repository's promises: curriculum names, the README's commands, CI."""
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+import nnlib
+from coursetools.curriculum import CURRICULUM
+
+ROOT = Path(__file__).resolve().parents[1]
+
+ALL_NAMES = [name for names in CURRICULUM.values() for name in names]
+
+
+def _top_level_definitions():
+    """name -> modules of nnlib that define it at top level (def, class or assignment)."""
+    found = {}
+    for path in (ROOT / "nnlib").rglob("*.py"):
+        if "grading" in path.parts:
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            names = []
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names = [node.name]
+            elif isinstance(node, ast.Assign):
+                names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            for name in names:
+                found.setdefault(name, []).append(path.relative_to(ROOT).as_posix())
+    return found
+
+
+@pytest.mark.parametrize("name", ALL_NAMES)
+def test_curriculum_name_imports_from_nnlib_and_is_defined_once(name):
+    obj = getattr(nnlib, name)
+    assert callable(obj)
+    places = _top_level_definitions().get(name, [])
+    assert len(places) == 1, f"{name} is defined in {places or 'no module'}"
+    assert obj.__module__ == "nnlib." + Path(places[0]).stem
+
+
+def test_from_nnlib_import_star_works():
+    namespace = {}
+    exec("from nnlib import *", namespace)
+    assert set(ALL_NAMES) <= set(namespace)
+
+
+def _readme_commands():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```bash\n(.*?)```", text, re.S).group(1)
+    return [line for line in block.splitlines() if line and not line.startswith("#")]
+
+
+def test_readme_starts_with_build_and_test_commands():
+    build, test = _readme_commands()[:2]
+    assert "jupyter-book build ." in build and "-W" in build
+    assert "pytest" in test and "pip install" in test
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert _readme_commands()[1] in ci
+
+
+def test_every_toc_entry_exists():
+    toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
+    for entry in re.findall(r"(?:file|root): (\S+)", toc):
+        assert any((ROOT / f"{entry}{ext}").is_file() for ext in (".md", ".ipynb")), entry
