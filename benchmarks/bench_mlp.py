@@ -107,13 +107,18 @@ def sklearn_runner():
 
 
 def blas_description():
+    """Which BLAS libraries are loaded (numpy's, scipy's, torch's), with the kernel each one runs."""
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
-        return "threadpoolctl not installed: BLAS unknown"
-    infos = [f"{i.get('internal_api')} {i.get('version')} kernel={i.get('architecture')} "
-             f"threads={i.get('num_threads')}" for i in threadpool_info() if i.get("user_api") == "blas"]
-    return "; ".join(infos) or "no BLAS library found"
+        return ["threadpoolctl not installed: BLAS unknown"]
+    lines = []
+    for info in threadpool_info():
+        if info.get("user_api") == "blas":
+            owner = os.path.basename(os.path.dirname(info["filepath"]))   # e.g. numpy.libs
+            lines.append(f"{owner}: {info.get('internal_api')} {info.get('version')}, "
+                         f"kernel {info.get('architecture')}, {info.get('num_threads')} threads")
+    return lines or ["no BLAS library found"]
 
 
 def main(argv=None):
@@ -136,7 +141,8 @@ def main(argv=None):
 
     print(f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} CPUs, "
           f"{platform.machine()}")
-    print(f"BLAS: {blas_description()}")
+    for line in blas_description():
+        print(f"BLAS {line}")
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
         print(f"  {var}={os.environ.get(var, '(unset)')}")
     for name, note in notes.items():

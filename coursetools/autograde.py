@@ -103,6 +103,56 @@ def _safe_extract(archive, target):
         zf.extractall(target)
 
 
+# ------------------------------------------------------------------ integrity
+
+class Integrity:
+    """The files a notebook's code could change to cheat or to break later students.
+
+    Remembers the bytes of nnlib, the course tools, the grading settings and the
+    solutions, and the start-up files of site-packages (*.pth, *customize.py),
+    which Python runs at every start. ``restore()`` puts everything back, removes
+    what was added, and says whether anything had changed.
+    """
+
+    def __init__(self, repo, workdir):
+        self.folders = [(Path(repo) / "nnlib", "**/*.py"), (Path(repo) / "coursetools", "**/*.py"),
+                        (Path(repo) / "solutions", "**/*")]
+        self.folders += [(Path(p), pattern) for p in _site_folders()
+                         for pattern in ("*.pth", "*customize.py")]
+        self.files = [Path(repo) / "nbgrader_config.py", Path(workdir) / "nbgrader_config.py"]
+        self.saved = self._read()
+
+    def _paths(self):
+        paths = {p for p in self.files if p.is_file()}
+        for folder, pattern in self.folders:
+            if folder.is_dir():
+                paths.update(p for p in folder.glob(pattern)
+                             if p.is_file() and "__pycache__" not in p.parts)
+        return paths
+
+    def _read(self):
+        return {p: p.read_bytes() for p in self._paths()}
+
+    def restore(self):
+        """Undo every change since the snapshot; True when there was one."""
+        now = self._read()
+        if now == self.saved:
+            return False
+        for path in set(now) - set(self.saved):
+            path.unlink()
+        for path, content in self.saved.items():
+            if now.get(path) != content:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content)
+        return True
+
+
+def _site_folders():
+    import site
+    folders = list(site.getsitepackages()) + [site.getusersitepackages()]
+    return [f for f in folders if Path(f).is_dir()]
+
+
 # ------------------------------------------------------------ course directory
 
 def prepare_course(repo, assignment, workdir, cell_timeout):
@@ -193,7 +243,7 @@ def _failure_reason(log_text):
     return "nbgrader could not grade it" + (f" ({lines[-1].strip()[:200]})" if lines else "")
 
 
-def grade_one(workdir, assignment, student, notebook, submission_timeout):
+def grade_one(workdir, assignment, student, notebook, submission_timeout, integrity=None):
     """Autograde one student's notebook; always returns a Result, never raises."""
     started = time.monotonic()
     result = Result(student)
@@ -214,11 +264,22 @@ def grade_one(workdir, assignment, student, notebook, submission_timeout):
     logs = Path(workdir) / "logs"
     logs.mkdir(exist_ok=True)
     log_path = logs / f"{student}.log"
+    gradebook = Path(workdir) / "gradebook.db"
+    snapshot = Path(workdir) / "gradebook.before-student.db"
+    shutil.copyfile(gradebook, snapshot)
     code = _run_killing_everything(
         [sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student,
          "--force"], cwd=workdir, timeout=submission_timeout, log_path=log_path)
     autograded = Path(workdir) / "autograded" / student / assignment / f"{assignment}.ipynb"
-    if code is None:
+    if integrity is not None and integrity.restore():
+        result.status = "failed"
+        result.reason = "the notebook changed the course's files (they were restored)"
+    if not _gradebook_intact(workdir, assignment):
+        shutil.copyfile(snapshot, gradebook)    # the notebook damaged it: undo, score 0
+        result.status, result.reason = "failed", "the notebook damaged the gradebook"
+    elif result.status == "failed":
+        pass
+    elif code is None:
         result.status = "failed"
         result.reason = f"grading took longer than {submission_timeout} s and was stopped"
     elif code != 0 or not autograded.is_file():
@@ -230,6 +291,14 @@ def grade_one(workdir, assignment, student, notebook, submission_timeout):
         _forget(workdir, assignment, student)   # no partial or stale grade stays behind
     result.seconds = time.monotonic() - started
     return result
+
+
+def _gradebook_intact(workdir, assignment):
+    try:
+        with _gradebook(workdir) as gb:
+            return bool(gb.find_assignment(assignment).notebooks)
+    except Exception:
+        return False
 
 
 def _drop_duplicates(nb):
@@ -321,8 +390,9 @@ def grade_class(repo, assignment, submissions, workdir, cell_timeout=120,
         found = collect(submissions, assignment, scratch)
         out(f"Grading {len(found)} submission(s) of {assignment} ({total:g} points) in {workdir}")
         results = []
+        integrity = Integrity(repo, workdir)
         for i, (student, notebook) in enumerate(found.items(), 1):
-            r = grade_one(workdir, assignment, student, notebook, submission_timeout)
+            r = grade_one(workdir, assignment, student, notebook, submission_timeout, integrity)
             r.max_score = total
             results.append(r)
             shown = f"{r.score:g}/{total:g}" if r.status == "graded" else f"FAILED: {r.reason}"

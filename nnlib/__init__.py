@@ -34,6 +34,11 @@ _HOME = {
     "predict": "training", "accuracy": "training",
     # 08 autograd
     "Value": "autograd", "Neuron": "autograd", "Layer": "autograd", "MLP": "autograd",
+    # data sets (all offline)
+    "load_digits_split": "datasets", "make_spiral": "datasets", "make_moons": "datasets",
+    "make_toy": "datasets",
+    # stable losses straight from logits
+    "binary_cross_entropy_from_logits": "losses", "cross_entropy_from_logits": "losses",
     # 09 softmax MLP
     "one_hot": "losses", "cross_entropy": "losses",
     "softmax_cross_entropy_backward": "losses",

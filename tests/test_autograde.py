@@ -134,7 +134,9 @@ def _duplicate_test_of(name):
     def edit(nb):
         index = next(i for i, c in enumerate(nb.cells)
                      if nbgrader_meta(c).get("grade_id") == f"test_{name}")
-        nb.cells.insert(index, copy.deepcopy(nb.cells[index]))
+        duplicate = copy.deepcopy(nb.cells[index])
+        duplicate["id"] = "duplicate"          # as Jupyter does when a cell is copied
+        nb.cells.insert(index, duplicate)
     return edit
 
 
@@ -154,6 +156,12 @@ def test_hostile_and_broken_submissions_cost_only_their_own_points(tmp_path):
         "deleted_test": _submission(assignment, wrong_dense, _delete_test_of("dense")),
         "duplicated_test": _submission(assignment, correct, _duplicate_test_of("dense")),
         "skip_tags": _submission(assignment, wrong_dense, _tag_tests),
+        "patches_grader": _submission(assignment, {**wrong_dense, "dense": wrong_dense["dense"] + (
+            "\nimport nnlib.grading\nnnlib.grading.check_dense = lambda *args, **kwargs: None")}),
+        "rewrites_tests": _submission(assignment, {**wrong_dense, "dense": wrong_dense["dense"] + (
+            "\nget_ipython().input_transformers_cleanup.append(lambda lines: ['pass'])")}),
+        "timeit_is_fine": _submission(assignment, {**correct, "dense": correct["dense"] + (
+            "\n%timeit dense(np.ones((2, 2)), np.ones((2, 2)), np.ones(2))")}),
         "z_correct": _submission(assignment, correct),
     }
     results, log = _grade(tmp_path, assignment, submissions)
@@ -169,6 +177,9 @@ def test_hostile_and_broken_submissions_cost_only_their_own_points(tmp_path):
     assert results["deleted_test"].score == total - points["dense"]
     assert results["duplicated_test"].score == total
     assert results["skip_tags"].score == total - points["dense"]
+    for student in ("patches_grader", "rewrites_tests"):   # both score full marks unguarded
+        assert results[student].score == total - points["dense"], student
+    assert results["timeit_is_fine"].score == total
     for student in ("broken_json", "deaf_loop", "dead_kernel"):
         assert student in log.split("Done:")[1], "failures are listed in the summary"
 

@@ -78,6 +78,20 @@ def test_draw_graph_draws_one_box_per_node_with_data_and_grad():
     assert x_of["a"] < x_of["e"] < x_of["d"] < x_of["L"]   # inputs left, root right
 
 
+def test_draw_graph_arrows_always_point_right_when_nodes_are_reused():
+    x = Value(0.5, label="x")
+    y = x * 2
+    z = y + x
+    w = z * y + x
+    root = (w * z).tanh() + x
+    ax = draw_graph(root)
+    arrows = [t for t in ax.texts if type(t).__name__ == "Annotation"]
+    assert len(arrows) == 13             # one per (child, parent) edge
+    for arrow in arrows:                   # from the child's right edge to the parent's left edge
+        (x_child, _), (x_parent, _) = arrow.xyann, arrow.xy
+        assert x_child < x_parent
+
+
 def test_draw_graph_of_a_single_value():
     ax = draw_graph(Value(1.5))
     assert len([p for p in ax.patches if isinstance(p, FancyBboxPatch)]) == 1

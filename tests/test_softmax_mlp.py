@@ -100,6 +100,14 @@ def test_fit_is_reproducible_and_reduces_loss_with_minibatches():
     assert runs[0][-1] < runs[0][0]
 
 
+def test_fit_history_is_the_mean_loss_over_the_epoch():
+    X, y = make_spiral(n_per_class=20)
+    model = SoftmaxMLP([2, 10, 3], reg=0.01, seed=0)
+    before = model.loss(X, y)
+    history = model.fit(X, y, lr=0.1, epochs=1, batch_size=len(y))   # one full batch
+    assert history == [pytest.approx(before, rel=1e-12)]
+
+
 def test_bad_inputs_raise_clear_errors():
     model = SoftmaxMLP([3, 4, 2])
     with pytest.raises(ValueError, match="out of range"):

@@ -1,0 +1,144 @@
+"""Unit tests of the instructor tools: collecting submissions, disarming tampering, integrity."""
+import zipfile
+
+import nbformat
+import pytest
+
+from coursetools import autograde
+from coursetools.autograde import Integrity, collect, student_id
+from coursetools.preprocessors import GuardStudentCode, ShortTracebacks, StripCellTags
+
+
+def _guard(source, nbgrader=None):
+    cell = nbformat.v4.new_code_cell(source)
+    if nbgrader:
+        cell.metadata["nbgrader"] = nbgrader
+    return GuardStudentCode().preprocess_cell(cell, {}, 0)[0].source
+
+
+@pytest.mark.parametrize("line", [
+    "import nnlib.grading",
+    "from nnlib import grading",
+    "from nnlib.grading import core",
+    "import nnlib; nnlib.grading = None",
+    "import nnlib as nn\nnn.sigmoid = abs",
+    "from nnlib import activations\nactivations.sigmoid = abs",
+    "get_ipython().showtraceback = print",
+    "%timeit 1 + 1",
+    "!ls",
+    "import builtins",
+    "import importlib",
+    "import gc",
+    "import inspect",
+    "import sys\nsys.modules['x'] = None",
+    "import sys as s\ns.settrace(None)",
+    "from sys import modules",
+    "__builtins__['print'] = None",
+    "exec('1')",
+    "object.__setattr__(1, 'x', 2)",
+    "try:\n    1 / 0\nexcept Exception as e:\n    e.__traceback__.tb_frame.f_back",
+    "().__class__.__base__.__subclasses__()",
+])
+def test_tampering_is_disarmed(line):
+    guarded = _guard("x = 1\n" + line + "\ny = 2")
+    assert guarded.startswith("x = 1\n") and guarded.endswith("\ny = 2")
+    assert "did not run line" in guarded
+    compile(guarded, "cell", "exec")
+
+
+@pytest.mark.parametrize("source", [
+    "import numpy as np\ndef dot(x, w):\n    return float(np.dot(x, w))",
+    "import nnlib\nfrom nnlib import sigmoid\nz = nnlib.relu([1.0])",
+    "class Value:\n    def __init__(self, data):\n        super().__init__()\n        self.data = data\n"
+    "    def __add__(self, other):\n        return Value(self.data + other.data)",
+    "import sys\nprint(sys.version)",
+    "x = {}\nx['a'] = 1\nimport matplotlib\nmatplotlib.rcParams['figure.dpi'] = 80",
+    "def broken(:\n    pass",
+])
+def test_ordinary_code_is_left_alone(source):
+    assert _guard(source) == source
+
+
+def test_the_course_s_own_locked_cells_are_left_alone():
+    source = "try:\n    import nnlib\nexcept ImportError:\n    %pip install nnlib"
+    meta = {"grade_id": "setup", "locked": True, "grade": False, "solution": False}
+    assert _guard(source, meta) == source
+    assert "did not run" in _guard(source, {**meta, "locked": False})
+
+
+def test_tags_are_stripped_and_tracebacks_shortened():
+    cell = nbformat.v4.new_code_cell("x")
+    cell.metadata["tags"] = ["skip-execution"]
+    cell.outputs = [nbformat.v4.new_output("error", ename="NameError", evalue="name 'x'",
+                                           traceback=["line 1", "### BEGIN HIDDEN TESTS"])]
+    cell = StripCellTags().preprocess_cell(cell, {}, 0)[0]
+    cell = ShortTracebacks().preprocess_cell(cell, {}, 0)[0]
+    assert "tags" not in cell.metadata
+    assert cell.outputs[0].traceback == ["NameError: name 'x'"]
+
+
+def test_student_ids_are_cleaned():
+    assert student_id("Ann Lee (2)") == "Ann_Lee_2"
+    assert student_id("../../etc") == "etc"
+    assert student_id("...") == "unnamed"
+
+
+def test_collect_understands_every_layout(tmp_path):
+    nb = nbformat.writes(nbformat.v4.new_notebook())
+    (tmp_path / "flat.ipynb").write_text(nb)
+    (tmp_path / "ann" / "deep" / "er").mkdir(parents=True)
+    (tmp_path / "ann" / "deep" / "er" / "01_dot_product.ipynb").write_text(nb)
+    (tmp_path / "ann" / "scratch.ipynb").write_text(nb)
+    (tmp_path / "bob").mkdir()
+    (tmp_path / "bob" / "my work.ipynb").write_text(nb)
+    (tmp_path / "cy").mkdir()
+    (tmp_path / "dee").mkdir()
+    (tmp_path / "dee" / "a.ipynb").write_text(nb)
+    (tmp_path / "dee" / "b.ipynb").write_text(nb)
+    (tmp_path / ".hidden").mkdir()
+    found = collect(tmp_path, "01_dot_product", tmp_path / "scratch")
+    assert found["flat"].name == "flat.ipynb"
+    assert found["ann"].name == "01_dot_product.ipynb"
+    assert found["bob"].name == "my work.ipynb"
+    assert found["cy"] == "no notebook in the submission"
+    assert "2 notebooks" in found["dee"]
+    assert ".hidden" not in found and "scratch" not in found
+
+
+def test_collect_reads_zips_and_keeps_clashing_ids_apart(tmp_path):
+    archive = tmp_path / "class.zip"
+    nb = nbformat.writes(nbformat.v4.new_notebook())
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("ann lee.ipynb", nb)
+        zf.writestr("ann_lee.ipynb", nb)
+    found = collect(archive, "01_dot_product", tmp_path / "scratch")
+    assert sorted(found) == ["ann_lee", "ann_lee_2"]
+
+
+def test_integrity_restores_changed_added_and_deleted_files(tmp_path, monkeypatch):
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    monkeypatch.setattr(autograde, "_site_folders", lambda: [str(site)])
+    repo, work = tmp_path / "repo", tmp_path / "work"
+    (repo / "nnlib" / "grading").mkdir(parents=True)
+    (repo / "coursetools").mkdir()
+    (repo / "solutions" / "01_x").mkdir(parents=True)
+    work.mkdir()
+    check = repo / "nnlib" / "grading" / "core.py"
+    check.write_text("strict = True\n")
+    (repo / "nnlib" / "__init__.py").write_text("")
+    (repo / "nbgrader_config.py").write_text("c = 1\n")
+    (work / "nbgrader_config.py").write_text("c = 2\n")
+    integrity = Integrity(repo, work)
+    assert integrity.restore() is False
+
+    check.write_text("strict = False\n")
+    (repo / "nnlib" / "__init__.py").unlink()
+    (site / "evil.pth").write_text("import os\n")
+    (work / "nbgrader_config.py").write_text("c = 3\n")
+    assert integrity.restore() is True
+    assert check.read_text() == "strict = True\n"
+    assert (repo / "nnlib" / "__init__.py").exists()
+    assert not (site / "evil.pth").exists()
+    assert (work / "nbgrader_config.py").read_text() == "c = 2\n"
+    assert integrity.restore() is False
