@@ -4,7 +4,8 @@ One training step of MLP(2, [16, 16, 1]) on 100 moons points: forward over all
 points, the mean hinge loss, zero_grad, backward, and an SGD update. The step
 code is the same for both engines (same API); only the classes differ. The
 garbage collector stays ON, as in a notebook. Steps run interleaved, one per
-engine per round; the median over rounds is reported.
+engine per round, each from a clean heap; the median over rounds is reported,
+and so is the time gc.collect() then needs for the cyclic garbage a step left.
 
 Usage: python benchmarks/bench_autograd.py [--repeats 7]
 """
@@ -72,23 +73,38 @@ def main(argv=None):
           f"{nodes} graph nodes (nnlib) in the forward pass")
     print(f"one step = forward + hinge loss + backward + SGD; median of {args.repeats} interleaved rounds")
 
+    # Each timed step starts from a clean heap (an untimed gc.collect() first), so no engine
+    # pays for collecting the other's garbage. The step itself runs with the collector on.
+    # Right after it, gc.collect() is timed separately: the cost of the reference cycles
+    # the step left behind (micrograd's closures make one per node; nnlib makes none).
     times = {name: [] for name in engines}
+    cleanup = {name: [] for name in engines}
+    garbage = {name: [] for name in engines}
     for name, model in engines.items():    # warm-up
         training_step(model, X, y)
     for _ in range(args.repeats):
         for name, model in engines.items():
+            gc.collect()
             start = time.perf_counter()
             training_step(model, X, y)
-            times[name].append(time.perf_counter() - start)
+            middle = time.perf_counter()
+            garbage[name].append(gc.collect())
+            times[name].append(middle - start)
+            cleanup[name].append(time.perf_counter() - middle)
 
-    print(f"\n{'engine':<18}{'median s':>10}{'min s':>10}{'speed-up':>10}")
-    base = statistics.median(times["micrograd"]) if "micrograd" in times else None
-    for name, ts in times.items():
-        median = statistics.median(ts)
-        speedup = f"{base / median:.2f}x" if base else "n/a"
-        print(f"{name:<18}{median:>10.3f}{min(ts):>10.3f}{speedup:>10}")
-    if base is None:
-        print(f"{'micrograd':<18}{'not installed':>30}")
+    print(f"\n{'engine':<16}{'step s':>9}{'min s':>9}{'cleanup s':>11}{'cycle garbage':>15}"
+          f"{'speed-up':>10}{'incl. cleanup':>15}")
+    med = {name: statistics.median(ts) for name, ts in times.items()}
+    total = {name: statistics.median([a + b for a, b in zip(times[name], cleanup[name])]) for name in engines}
+    has_micrograd = "micrograd" in engines
+    for name in engines:
+        speedup = f"{med['micrograd'] / med[name]:.2f}x" if has_micrograd else "n/a"
+        speedup_total = f"{total['micrograd'] / total[name]:.2f}x" if has_micrograd else "n/a"
+        print(f"{name:<16}{med[name]:>9.3f}{min(times[name]):>9.3f}"
+              f"{statistics.median(cleanup[name]):>11.3f}{int(statistics.median(garbage[name])):>15}"
+              f"{speedup:>10}{speedup_total:>15}")
+    if not has_micrograd:
+        print(f"{'micrograd':<16}{'not installed':>30}")
     return times
 
 

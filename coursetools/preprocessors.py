@@ -26,7 +26,8 @@ class InsertSetupCell(NbGraderPreprocessor):
     """Make the cell tagged ``course-setup`` install nnlib where it is missing (Colab, a fresh hub).
 
     The repository URL comes from _config.yml, the one place it is set. The cell is
-    locked, so autograding always runs the released version of it.
+    locked, so autograding always runs the released version of it, and folded on
+    the website.
     """
 
     repository_url = Unicode("", help="git URL of the course repository").tag(config=True)
@@ -51,6 +52,7 @@ class InsertSetupCell(NbGraderPreprocessor):
         if not self.repository_url:
             raise ValueError("InsertSetupCell.repository_url is not set (see _config.yml)")
         cell.source = "\n".join(self.bootstrap_lines()) + cell.source
+        cell.metadata["tags"] = sorted(set(cell.metadata["tags"]) | {"hide-input"})  # the book folds it
         cell.metadata["nbgrader"] = {"grade": False, "solution": False, "locked": True,
                                      "task": False, "grade_id": "setup", "schema_version": 3}
         return nb, resources

@@ -34,8 +34,8 @@ def _check_dout(dout, expected_shape, layer):
                          f"output had shape {expected_shape}")
 
 
-class Layer:
-    """Base class: a layer without parameters and its bookkeeping."""
+class Module:
+    """Base class of the layers: calling, parameters and zeroing their gradients."""
 
     needs_input_grad = True
 
@@ -51,7 +51,7 @@ class Layer:
             grad.fill(0)
 
 
-class Linear(Layer):
+class Linear(Module):
     """Affine map X (n, in_features) -> X @ W + b (n, out_features).
 
     params: W (in_features, out_features) and b (out_features,), initialised
@@ -108,7 +108,7 @@ class Linear(Layer):
         return f"Linear({W.shape[0]}, {W.shape[1]}, dtype={self.dtype.name})"
 
 
-class _Elementwise(Layer):
+class _Elementwise(Module):
     """An activation applied entrywise; subclasses define _forward and _local_grad."""
 
     def __init__(self):
@@ -137,7 +137,7 @@ class ReLU(_Elementwise):
 
     def _forward(self, X):
         mask = X > 0
-        return np.maximum(X, 0), mask
+        return np.maximum(X, X.dtype.type(0)), mask   # a zero of X's dtype: numpy's fast path
 
     def _local_grad(self, mask):
         return mask
@@ -165,7 +165,7 @@ class Tanh(_Elementwise):
         return 1 - t * t
 
 
-class Sequential(Layer):
+class Sequential(Module):
     """Layers applied in order; backward runs them in reverse.
 
     The first layer gets ``needs_input_grad`` (default False: a model's input

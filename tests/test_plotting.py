@@ -84,12 +84,15 @@ def test_draw_graph_arrows_always_point_right_when_nodes_are_reused():
     z = y + x
     w = z * y + x
     root = (w * z).tanh() + x
-    ax = draw_graph(root)
-    arrows = [t for t in ax.texts if type(t).__name__ == "Annotation"]
-    assert len(arrows) == 13             # one per (child, parent) edge
-    for arrow in arrows:                   # from the child's right edge to the parent's left edge
-        (x_child, _), (x_parent, _) = arrow.xyann, arrow.xy
-        assert x_child < x_parent
+    shallow_and_deep = x.exp().exp().exp() + x.tanh()   # x feeds a deep and a shallow branch
+    for graph, n_edges in ((root, 13), (shallow_and_deep, 6)):
+        plt.close("all")
+        ax = draw_graph(graph)
+        arrows = [t for t in ax.texts if type(t).__name__ == "Annotation"]
+        assert len(arrows) == n_edges        # one per (child, parent) edge
+        for arrow in arrows:               # from the child's right edge to the parent's left edge
+            (x_child, _), (x_parent, _) = arrow.xyann, arrow.xy
+            assert x_child < x_parent
 
 
 def test_draw_graph_of_a_single_value():
