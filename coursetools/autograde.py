@@ -8,10 +8,10 @@ CSV, and ends with a summary of what could not be graded.
 """
 import csv
 import html
+import multiprocessing
+import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -196,26 +196,51 @@ def _forget(workdir, assignment, student):
 
 # ------------------------------------------------------------------- grading
 
-def _run_killing_everything(cmd, cwd, timeout, log_path):
-    """Run ``cmd``; on timeout kill it and every process it started (kernels included)."""
-    with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-        tracked = {}
-        deadline = time.monotonic() + timeout
-        while proc.poll() is None:
-            try:   # kernels run in sessions of their own: remember them while they live
-                for child in psutil.Process(proc.pid).children(recursive=True):
-                    tracked.setdefault(child.pid, child)
-            except psutil.Error:
-                pass
-            if time.monotonic() > deadline:
-                _kill([proc] + list(tracked.values()))
-                proc.wait()
-                return None
-            time.sleep(0.2)
-        _kill(list(tracked.values()))   # a kernel left behind by a crashed nbgrader
-        return proc.returncode
+def _nbgrader_in_child(args, cwd, log_path):
+    """Body of a grading process: nbgrader's command line, its output into ``log_path``."""
+    os.setsid()                       # a session of its own, like the kernels it starts
+    os.chdir(cwd)
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    from nbgrader.apps.nbgraderapp import NbGraderApp
+    NbGraderApp.launch_instance(args)
+
+
+def _grading_processes():
+    """Processes forked from a server that has nbgrader imported already.
+
+    Importing nbgrader costs seconds (jsonschema's format checkers), paid once here
+    instead of once per student; each student still gets a fresh process.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["nbgrader.apps.nbgraderapp", "coursetools.autograde"])
+    return context
+
+
+def _run_killing_everything(args, cwd, timeout, log_path):
+    """Run nbgrader ``args``; on timeout kill it and every process it started (kernels too).
+
+    Returns the exit code, or None when it was stopped.
+    """
+    proc = _grading_processes().Process(target=_nbgrader_in_child,
+                                        args=(list(args), str(cwd), str(log_path)))
+    proc.start()
+    tracked = {}
+    deadline = time.monotonic() + timeout
+    while proc.is_alive():
+        try:   # kernels run in sessions of their own: remember them while they live
+            for child in psutil.Process(proc.pid).children(recursive=True):
+                tracked.setdefault(child.pid, child)
+        except psutil.Error:
+            pass
+        if time.monotonic() > deadline:
+            _kill([proc] + list(tracked.values()))
+            proc.join()
+            return None
+        proc.join(0.2)
+    _kill(list(tracked.values()))   # a kernel left behind by a crashed nbgrader
+    return proc.exitcode
 
 
 def _kill(processes):
@@ -267,9 +292,8 @@ def grade_one(workdir, assignment, student, notebook, submission_timeout, integr
     gradebook = Path(workdir) / "gradebook.db"
     snapshot = Path(workdir) / "gradebook.before-student.db"
     shutil.copyfile(gradebook, snapshot)
-    code = _run_killing_everything(
-        [sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student,
-         "--force"], cwd=workdir, timeout=submission_timeout, log_path=log_path)
+    code = _run_killing_everything(["autograde", assignment, "--student", student, "--force"],
+                                   cwd=workdir, timeout=submission_timeout, log_path=log_path)
     autograded = Path(workdir) / "autograded" / student / assignment / f"{assignment}.ipynb"
     if integrity is not None and integrity.restore():
         result.status = "failed"
