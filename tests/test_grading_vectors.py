@@ -3,8 +3,6 @@
 Every "student" function here is written the way notebook code would be: plain
 functions defined in this module, never nnlib's own.
 """
-import copy
-import functools
 import math
 import re
 
@@ -15,69 +13,7 @@ import nnlib.grading.core as core
 from nnlib import grading
 from nnlib import vectors as ref
 
-HIDDEN = pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])
-
-
-# ---------------------------------------------------------------- helpers
-
-def recording(fn):
-    """Wrap ``fn`` so the arguments of its last call are kept (source stays ``fn``'s)."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        wrapper.calls.append(copy.deepcopy(args))
-        return fn(*args, **kwargs)
-    wrapper.calls = []
-    return wrapper
-
-
-def one_clear_line(message):
-    assert message.strip(), "empty message"
-    assert "\n" not in message and "Traceback" not in message and 'File "' not in message, message
-
-
-def failure(check, fn, hidden, match):
-    """Run ``check(fn)``; it must fail with a GradingError whose one-line message matches."""
-    with pytest.raises(AssertionError, match=match) as info:
-        check(fn, hidden=hidden)
-    assert isinstance(info.value, grading.GradingError)
-    message = str(info.value)
-    one_clear_line(message)
-    return message
-
-
-def _shown(value):
-    """Formatted forms of an expected number worth looking for (skip 0, 1, 0.5, ...)."""
-    forms = {f"{value:.6g}", repr(value), f"{value:.4g}"}
-    return {s for s in forms if len(re.sub(r"[^1-9]", "", s.split("e")[0])) >= 3}
-
-
-def assert_no_leak(message, expected):
-    """No expected entry appears in the message (the student's own -value is allowed)."""
-    for value in np.atleast_1d(np.asarray(expected, dtype=float)).ravel():
-        if not np.isfinite(value):
-            continue
-        for s in _shown(float(value)):
-            assert not re.search(r"(?<![\d.\-])" + re.escape(s) + r"(?!\d)", message), (
-                f"expected value {s} leaked into: {message}")
-
-
-def wrong(check, fn, reference, hidden, match):
-    """A wrong answer: the diagnosis matches and the reference value is not revealed."""
-    spy = recording(fn)
-    message = failure(check, spy, hidden, match)
-    assert spy.calls, "the student's function was never called"
-    try:
-        expected = reference(*copy.deepcopy(spy.calls[-1]))
-    except ValueError:      # the failing call was the length-mismatch one
-        return message
-    assert_no_leak(message, expected)
-    return message
-
-
-def passes(check, fn, hidden, capsys, name):
-    check(fn, hidden=hidden)
-    out = capsys.readouterr().out
-    assert re.search(rf"✓ {name}: \d+ checks? passed", out), out
+from gradingtools import HIDDEN, failure, wrong, passes
 
 
 # ---------------------------------------------------------------- dot_loop
@@ -606,23 +542,8 @@ CHECKS = {
 ALL = pytest.mark.parametrize("name", list(CHECKS))
 
 
-@HIDDEN
-@ALL
-def test_stub_is_not_implemented(name, hidden):
-    def stub(*args):
-        """The student's version: the signature, the docstring and this line."""
-        raise NotImplementedError()
-    failure(CHECKS[name], stub, hidden, rf"^{name} is not implemented yet: it still raises "
-                                        r"NotImplementedError")
 
 
-@HIDDEN
-@ALL
-def test_returning_none_asks_for_return(name, hidden):
-    def forgot_return(*args):
-        np.asarray(args[0]) * 2
-    failure(CHECKS[name], forgot_return, hidden,
-            rf"^{name}\(.*\) returned None\. Did you forget the `return` statement\?$")
 
 
 @HIDDEN
@@ -633,43 +554,12 @@ def test_list_of_strings_is_rejected(name, hidden):
     failure(CHECKS[name], strings, hidden, rf"^{name}\(.*\) returned a list; it should return")
 
 
-@HIDDEN
-@ALL
-def test_type_error_is_one_line_naming_error_and_shapes(name, hidden):
-    def type_error(*args):
-        return len(3.5)
-    message = failure(CHECKS[name], type_error, hidden,
-                      rf"^{name}\((array|list).*\) raised TypeError: object of type 'float' "
-                      r"has no len\(\)$")
-    assert "array (" in message
 
 
-@HIDDEN
-@ALL
-def test_nnlib_reference_function_is_rejected(name, hidden):
-    own = getattr(ref, name)
-    failure(CHECKS[name], own, hidden,
-            rf"^{name} is nnlib's reference implementation, not yours\. Write the function "
-            r"yourself")
 
 
-@HIDDEN
-@ALL
-def test_non_callable_is_rejected(name, hidden):
-    failure(CHECKS[name], 3.0, hidden,
-            rf"^{name} should be a function, but it is a float\. Did you overwrite it")
 
 
-@ALL
-def test_endless_loop_did_not_finish(name, monkeypatch):
-    monkeypatch.setattr(core, "CALL_TIME_LIMIT", 0.3)
-
-    def endless(*args):
-        total = 0.0
-        while True:
-            total += 1.0
-    failure(CHECKS[name], endless, False,
-            rf"^{name}\(.*\) did not finish within 0\.3 s\. Look for a loop that never ends\.$")
 
 
 def test_hidden_runs_more_cases_than_visible(capsys):
