@@ -142,3 +142,16 @@ def test_integrity_restores_changed_added_and_deleted_files(tmp_path, monkeypatc
     assert not (site / "evil.pth").exists()
     assert (work / "nbgrader_config.py").read_text() == "c = 2\n"
     assert integrity.restore() is False
+
+
+def test_cli_names_unknown_assignments_and_missing_submissions(capsys, tmp_path):
+    from coursetools.cli import main
+    with pytest.raises(SystemExit):
+        main(["grade", "99_nope", str(tmp_path)])
+    assert "unknown assignment '99_nope'; choose from 01_dot_product" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["generate", "99_nope"])
+    assert "unknown assignment(s): 99_nope" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["grade", "01_dot_product", str(tmp_path / "missing.zip")])
+    assert "missing.zip does not exist" in capsys.readouterr().err

@@ -1,0 +1,20 @@
+"""Grading helpers: the only functions the notebooks' test cells call.
+
+Each ``check_<name>(student_fn, hidden=False)`` runs the student's function and
+nnlib's reference on seeded inputs of several shapes and raises
+:class:`GradingError` (an AssertionError) with a diagnosis on the first problem.
+``hidden=True`` runs the autograder's extra inputs.
+"""
+from nnlib.grading.core import GradingError
+from nnlib.grading.vectors import (check_cosine_similarity, check_dense, check_dot,
+                                   check_dot_loop, check_most_similar, check_neuron)
+from nnlib.grading.activations import (check_relu, check_relu_derivative, check_sigmoid,
+                                       check_sigmoid_derivative, check_tanh_derivative)
+
+__all__ = [
+    "GradingError",
+    "check_dot_loop", "check_dot", "check_cosine_similarity", "check_most_similar",
+    "check_neuron", "check_dense",
+    "check_sigmoid", "check_sigmoid_derivative", "check_relu", "check_relu_derivative",
+    "check_tanh_derivative",
+]

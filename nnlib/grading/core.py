@@ -1,0 +1,310 @@
+"""The machinery behind every check: call the student's function safely, compare
+its answer with nnlib's reference, and explain a mismatch without revealing
+the expected values.
+
+A check raises :class:`GradingError` (an ``AssertionError``) whose message names
+the function, the inputs (by shape), the worst entry and, when a known mistake
+explains the answer, the likely bug. Jupyter shows it as a short message rather
+than a traceback into this module.
+"""
+import copy
+import numbers
+import signal
+import threading
+from contextlib import contextmanager
+
+import numpy as np
+
+#: seconds one call of a student's function may take before it is stopped
+CALL_TIME_LIMIT = 20
+
+
+class GradingError(AssertionError):
+    """A failed check. Jupyter/IPython prints only the message, never our internals."""
+
+    def _render_traceback_(self):
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
+
+
+class _Timeout(BaseException):
+    """Raised inside a student's function when it runs past the time limit."""
+
+
+@contextmanager
+def time_limit(seconds):
+    """Stop the enclosed call after ``seconds`` (main thread on POSIX; elsewhere no limit)."""
+    usable = (seconds and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    def _alarm(signum, frame):
+        raise _Timeout()
+
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def describe(value):
+    """A short, answer-free description of one argument: 'array (4, 3)', '2.5', 'list of 3'."""
+    if isinstance(value, np.ndarray):
+        return f"array {value.shape}" if value.ndim else f"{value.item():.4g}"
+    if isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, numbers.Real):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        return f"{type(value).__name__} of {len(value)}"
+    if isinstance(value, dict):
+        return "dict with keys " + ", ".join(map(str, value))
+    if callable(value):
+        return getattr(value, "__name__", "a function")
+    return type(value).__name__
+
+
+def describe_call(name, args, kwargs=None):
+    """'dense(X=array (4, 3), W=array (3, 5), b=array (5,))' style text for messages."""
+    parts = [describe(a) for a in args]
+    parts += [f"{k}={describe(v)}" for k, v in (kwargs or {}).items()]
+    return f"{name}({', '.join(parts)})"
+
+
+def ensure_student_function(fn, name):
+    """Fail clearly when ``fn`` is not the student's own callable."""
+    if not callable(fn):
+        raise GradingError(f"{name} should be a function, but it is a {type(fn).__name__}. "
+                           f"Did you overwrite it with a value? Re-run the cell that defines {name}.")
+    if getattr(fn, "__module__", "") and str(fn.__module__).split(".")[0] == "nnlib":
+        raise GradingError(f"{name} is nnlib's reference implementation, not yours. "
+                           "Write the function yourself in the exercise cell.")
+
+
+def call_student(fn, name, args, kwargs=None, seconds=None):
+    """Call the student's ``fn`` on copies of ``args``; turn any failure into one clear line.
+
+    Returns the student's result. Raises GradingError when the function raises,
+    runs too long (``seconds``, by default CALL_TIME_LIMIT as it is at call time),
+    or modifies its inputs in place.
+    """
+    if seconds is None:
+        seconds = CALL_TIME_LIMIT
+    kwargs = kwargs or {}
+    call = describe_call(name, args, kwargs)
+    given = copy.deepcopy(args), copy.deepcopy(kwargs)
+    try:
+        with time_limit(seconds):
+            result = fn(*given[0], **given[1])
+    except NotImplementedError:
+        raise GradingError(f"{name} is not implemented yet: it still raises "
+                           "NotImplementedError. Replace that line with your code.") from None
+    except _Timeout:
+        raise GradingError(f"{call} did not finish within {seconds} s. "
+                           "Look for a loop that never ends.") from None
+    except GradingError:
+        raise
+    except Exception as exc:  # the student's bug, reported in one line
+        detail = str(exc).strip().splitlines()
+        raise GradingError(f"{call} raised {type(exc).__name__}"
+                           + (f": {detail[0]}" if detail else "")) from None
+    for position, (before, after) in enumerate(zip(args, given[0])):
+        if not _same_value(before, after):
+            raise GradingError(f"{call} changed its argument number {position + 1} in place. "
+                               "Work on a copy (or build a new array) instead of modifying "
+                               "the input.")
+    return result
+
+
+def _same_value(a, b):
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same_value(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same_value, a, b))
+    try:
+        return bool(a == b) or (a != a and b != b)
+    except Exception:
+        return True
+
+
+def as_student_number(result, call):
+    """Accept a Python or numpy real scalar, a bool, or a 0-d array; return it as float."""
+    if result is None:
+        raise GradingError(f"{call} returned None. Did you forget the `return` statement?")
+    if isinstance(result, (numbers.Real, np.bool_)) or (
+            isinstance(result, np.ndarray) and result.ndim == 0
+            and (np.issubdtype(result.dtype, np.number) or result.dtype == bool)):
+        if np.iscomplexobj(result):
+            raise GradingError(f"{call} returned a complex number; it should return a real one.")
+        return float(result)
+    if isinstance(result, np.ndarray):
+        raise GradingError(f"{call} returned an array of shape {result.shape}; it should return "
+                           "a single number (a float).")
+    raise GradingError(f"{call} returned a {type(result).__name__}; it should return a number.")
+
+
+def as_student_array(result, call):
+    """Accept anything numpy turns into a real numeric array; return it as float64."""
+    if result is None:
+        raise GradingError(f"{call} returned None. Did you forget the `return` statement?")
+    try:
+        arr = np.asarray(result)
+    except Exception:
+        arr = None
+    if arr is None or arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
+                                                  or arr.dtype == bool):
+        raise GradingError(f"{call} returned a {type(result).__name__}; it should return a "
+                           "numpy array of numbers.")
+    if np.iscomplexobj(arr):
+        raise GradingError(f"{call} returned complex numbers; it should return real ones.")
+    return arr.astype(np.float64)
+
+
+class Hint:
+    """A known mistake: ``wrong(expected, args)`` gives the answer that mistake would produce."""
+
+    def __init__(self, text, wrong):
+        self.text, self.wrong = text, wrong
+
+    def explains(self, got, expected, args, rtol, atol):
+        try:
+            with np.errstate(all="ignore"):
+                candidate = np.asarray(self.wrong(expected, args), dtype=np.float64)
+        except Exception:
+            return False
+        if candidate.shape != got.shape:
+            return False
+        if np.allclose(candidate, expected, rtol=rtol, atol=atol):
+            return False  # this "mistake" gives the right answer on these inputs
+        return bool(np.allclose(got, candidate, rtol=rtol, atol=atol, equal_nan=True))
+
+
+#: mistakes worth naming for any numeric answer
+SIGN_FLIPPED = Hint("the sign is flipped", lambda e, a: -e)
+
+
+def compare(name, call, got, expected, *, rtol=1e-6, atol=1e-9, hints=(), args=()):
+    """Raise GradingError unless ``got`` matches ``expected`` (shape and values).
+
+    The message gives the shape problem or the worst entry (index and relative
+    error) and the first hint that explains ``got``. It never shows ``expected``.
+    """
+    expected = np.asarray(expected, dtype=np.float64)
+    try:
+        integer_answer = np.issubdtype(np.asarray(got).dtype, np.integer)
+    except Exception:   # not array-like: the conversion below explains what is wrong
+        integer_answer = False
+    if expected.ndim == 0:
+        got = np.asarray(as_student_number(got, call))
+    else:
+        got = as_student_array(got, call)
+    if got.shape != expected.shape:
+        raise GradingError(f"{call} returned shape {got.shape}, expected shape {expected.shape}."
+                           + _shape_hint(got.shape, expected.shape, hints, got, expected, args,
+                                         rtol, atol))
+    bad_nonfinite = ~np.isfinite(got) & np.isfinite(expected)
+    if bad_nonfinite.any():
+        index = _index(np.argwhere(bad_nonfinite)[0], got)
+        raise GradingError(f"{call} returned {got[tuple(np.argwhere(bad_nonfinite)[0])]} "
+                           f"at {index}, where a finite number is expected. Likely bug: an "
+                           "overflow for large inputs (e.g. exp of a large number), or a "
+                           "division by zero.")
+    wrong = ~np.isclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
+    if not wrong.any():
+        return
+    with np.errstate(all="ignore"):
+        rel = np.abs(got - expected) / np.maximum(np.abs(got) + np.abs(expected), 1e-300)
+    rel = np.where(wrong, rel, -1.0)
+    worst = np.unravel_index(int(np.argmax(rel)), rel.shape) if rel.ndim else ()
+    where = f" at {_index(worst, got)}" if got.ndim else ""
+    count = f" ({int(wrong.sum())} of {wrong.size} entries are wrong)" if got.ndim else ""
+    message = (f"{call} is wrong{where}: relative error {float(rel[worst]):.2g}{count}. "
+               f"Your value there is {float(got[worst]):.6g}.")
+    for hint in hints:
+        if hint.explains(got, expected, args, rtol, atol):
+            message += f" Likely bug: {hint.text}."
+            break
+    else:
+        if integer_answer and not np.array_equal(expected, np.round(expected)):
+            message += (" Likely bug: your result holds integers where fractions are expected "
+                        "(an array made from an integer input, e.g. with np.empty_like(z), "
+                        "keeps the integer dtype): convert with np.asarray(z, dtype=float).")
+    raise GradingError(message)
+
+
+def _index(index, arr):
+    return "index [" + ", ".join(str(int(i)) for i in index) + "]" if arr.ndim else "the result"
+
+
+def _shape_hint(got_shape, expected_shape, hints, got, expected, args, rtol, atol):
+    if got_shape == () and expected_shape != ():
+        return " The result lost all its axes: don't squeeze it or reduce it to one number."
+    if got_shape == expected_shape[::-1] and len(expected_shape) == 2:
+        return " It looks transposed."
+    if len(got_shape) == 2 and len(expected_shape) == 1 and got_shape[0] == got_shape[1]:
+        return (" A (n, n) result where (n,) is expected usually comes from combining an (n,) "
+                "array with an (n, 1) array: numpy broadcasting made a grid.")
+    if len(got_shape) == len(expected_shape) + 1 and got_shape[-1] == 1:
+        return " You kept an extra axis of length 1: reshape or index it away."
+    if len(got_shape) + 1 == len(expected_shape) and expected_shape[-1] == 1:
+        return " The result lost its last axis of length 1 (keep it as a column)."
+    if np.prod(got_shape) < np.prod(expected_shape):
+        return " Did you reduce (sum or average) over an axis that should stay?"
+    return ""
+
+
+def run_cases(name, student_fn, reference_fn, cases, *, rtol=1e-6, atol=1e-9, hints=(),
+              extra=None, then=()):
+    """Check ``student_fn`` against ``reference_fn`` on every ``(args, kwargs)`` in ``cases``.
+
+    ``extra(args, got, call)`` may add checks of its own to every case, and each
+    callable in ``then`` is one more check run afterwards (both raise GradingError).
+    Prints one success line once everything has passed.
+    """
+    ensure_student_function(student_fn, name)
+    for args, kwargs in cases:
+        call = describe_call(name, args, kwargs)
+        got = call_student(student_fn, name, args, kwargs)
+        expected = reference_fn(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+        compare(name, call, got, expected, rtol=rtol, atol=atol, hints=hints, args=args)
+        if extra is not None:
+            extra(args, got, call)
+    for check in then:
+        check()
+    passed(name, len(cases) + len(then))
+
+
+def expect_raises(name, student_fn, args, exception, why):
+    """Fail unless ``student_fn(*args)`` raises ``exception`` (the message says ``why``)."""
+    call = describe_call(name, args)
+    try:
+        with time_limit(CALL_TIME_LIMIT):
+            student_fn(*copy.deepcopy(args))
+    except NotImplementedError:
+        raise GradingError(f"{name} is not implemented yet: it still raises "
+                           "NotImplementedError.") from None
+    except exception:
+        return
+    except _Timeout:
+        raise GradingError(f"{call} did not finish within {CALL_TIME_LIMIT} s.") from None
+    except Exception as exc:
+        raise GradingError(f"{call} raised {type(exc).__name__}, but it should raise "
+                           f"{exception.__name__} because {why}.") from None
+    raise GradingError(f"{call} returned normally, but it should raise {exception.__name__} "
+                       f"because {why}.")
+
+
+def passed(name, count):
+    print(f"✓ {name}: {count} check{'s' if count != 1 else ''} passed")
+
+
+def case_rng(name, hidden):
+    """Seeded generator per function; hidden checks use inputs the visible ones never show."""
+    seed = sum(map(ord, name)) + (7919 if hidden else 0)
+    return np.random.default_rng(seed)
