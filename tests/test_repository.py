@@ -66,3 +66,13 @@ def test_every_toc_entry_exists():
     toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
     for entry in re.findall(r"(?:file|root): (\S+)", toc):
         assert any((ROOT / f"{entry}{ext}").is_file() for ext in (".md", ".ipynb")), entry
+
+
+def test_no_source_file_is_ignored_by_git():
+    import subprocess
+    sources = [p.relative_to(ROOT).as_posix() for folder in ("nnlib", "coursetools", "solutions",
+                                                              "chapters", "docs", "tests")
+               for p in (ROOT / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", *sources], cwd=ROOT,
+                             capture_output=True, text=True).stdout.split()
+    assert not ignored, f"git would not commit {ignored}"
