@@ -378,10 +378,6 @@ CHECKS = {
 ALL = pytest.mark.parametrize("name", list(CHECKS))
 
 
-
-
-
-
 @HIDDEN
 @ALL
 def test_returning_nan_is_reported(name, hidden):
@@ -391,14 +387,6 @@ def test_returning_nan_is_reported(name, hidden):
     failure(CHECKS[name], nan_at_zero, hidden,
             rf"^{name}\(array \(7,\)\) returned nan at index \[0\], where a finite number is "
             r"expected")
-
-
-
-
-
-
-
-
 
 
 def test_endless_loop_with_the_brief_time_limit(monkeypatch):

@@ -542,24 +542,12 @@ CHECKS = {
 ALL = pytest.mark.parametrize("name", list(CHECKS))
 
 
-
-
-
-
 @HIDDEN
 @ALL
 def test_list_of_strings_is_rejected(name, hidden):
     def strings(*args):
         return [str(v) for v in np.atleast_1d(args[0])]
     failure(CHECKS[name], strings, hidden, rf"^{name}\(.*\) returned a list; it should return")
-
-
-
-
-
-
-
-
 
 
 def test_hidden_runs_more_cases_than_visible(capsys):

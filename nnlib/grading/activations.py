@@ -5,8 +5,7 @@ import numpy as np
 
 from nnlib import activations as ref
 from nnlib.grading.core import (GradingError, Hint, SIGN_FLIPPED, call_student, case_rng,
-                                compare, describe_call, ensure_student_function, passed,
-                                run_cases)
+                                compare, describe_call, run_cases)
 
 LARGE = 1e4
 
