@@ -29,7 +29,7 @@ def test_the_untouched_stub_is_not_implemented(name, hidden):
 @EVERY
 def test_returning_none_asks_for_return(name, hidden):
     def forgot_return(*args):
-        np.asarray(args[0]) * 2
+        print(len(args))      # computes and shows something, returns nothing
     failure(check(name), forgot_return, hidden,
             rf"^{name}\(.*\) returned None\. Did you forget the `return` statement\?$")
 
@@ -39,9 +39,8 @@ def test_returning_none_asks_for_return(name, hidden):
 def test_an_exception_is_one_line_naming_it_and_the_inputs(name, hidden):
     def type_error(*args):
         return len(3.5)
-    message = failure(check(name), type_error, hidden,
-                      rf"^{name}\(.*\) raised TypeError: object of type 'float' has no len\(\)$")
-    assert "array (" in message or "list of" in message
+    failure(check(name), type_error, hidden,
+            rf"^{name}\(.*\) raised TypeError: object of type 'float' has no len\(\)$")
 
 
 @HIDDEN

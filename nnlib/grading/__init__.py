@@ -10,6 +10,10 @@ from nnlib.grading.vectors import (check_cosine_similarity, check_dense, check_d
                                    check_dot_loop, check_most_similar, check_neuron)
 from nnlib.grading.activations import (check_relu, check_relu_derivative, check_sigmoid,
                                        check_sigmoid_derivative, check_tanh_derivative)
+from nnlib.grading.network import (check_backward, check_binary_cross_entropy, check_forward,
+                                   check_init_params, check_mse_loss, check_neuron_backward)
+from nnlib.grading.chain_rule import (check_expression_grads, check_numerical_derivative,
+                                      check_numerical_gradient, check_rel_error)
 
 __all__ = [
     "GradingError",
@@ -17,4 +21,8 @@ __all__ = [
     "check_neuron", "check_dense",
     "check_sigmoid", "check_sigmoid_derivative", "check_relu", "check_relu_derivative",
     "check_tanh_derivative",
+    "check_numerical_derivative", "check_numerical_gradient", "check_rel_error",
+    "check_expression_grads",
+    "check_init_params", "check_forward", "check_mse_loss", "check_binary_cross_entropy",
+    "check_neuron_backward", "check_backward",
 ]
