@@ -10,10 +10,14 @@ from nnlib.grading.vectors import (check_cosine_similarity, check_dense, check_d
                                    check_dot_loop, check_most_similar, check_neuron)
 from nnlib.grading.activations import (check_relu, check_relu_derivative, check_sigmoid,
                                        check_sigmoid_derivative, check_tanh_derivative)
-from nnlib.grading.network import (check_backward, check_binary_cross_entropy, check_forward,
-                                   check_init_params, check_mse_loss, check_neuron_backward)
 from nnlib.grading.chain_rule import (check_expression_grads, check_numerical_derivative,
                                       check_numerical_gradient, check_rel_error)
+from nnlib.grading.network import (check_backward, check_binary_cross_entropy, check_forward,
+                                   check_init_params, check_mse_loss, check_neuron_backward)
+from nnlib.grading.optim import check_adam_step, check_momentum_step, check_sgd_step
+from nnlib.grading.training import check_accuracy, check_iterate_minibatches, check_predict
+from nnlib.grading.softmax import (check_cross_entropy, check_kaiming_init, check_one_hot,
+                                   check_softmax, check_softmax_cross_entropy_backward)
 
 __all__ = [
     "GradingError",
@@ -25,4 +29,8 @@ __all__ = [
     "check_expression_grads",
     "check_init_params", "check_forward", "check_mse_loss", "check_binary_cross_entropy",
     "check_neuron_backward", "check_backward",
+    "check_sgd_step", "check_momentum_step", "check_adam_step",
+    "check_iterate_minibatches", "check_predict", "check_accuracy",
+    "check_softmax", "check_one_hot", "check_cross_entropy",
+    "check_softmax_cross_entropy_backward", "check_kaiming_init",
 ]
