@@ -12,11 +12,6 @@ from nnlib import network as ref
 from nnlib.grading import network as checks
 
 
-def stub(*args):
-    """The untouched exercise cell."""
-    raise NotImplementedError()
-
-
 def _sig(z):
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
@@ -581,38 +576,7 @@ def test_backward_finite_difference_check_catches_what_the_reference_would_miss(
             r"cross-entropy\.$")
 
 
-# ---------------------------------------------------------------- every check here
-
-CHECKS = [checks.check_init_params, checks.check_forward, checks.check_mse_loss,
-          checks.check_binary_cross_entropy, checks.check_neuron_backward,
-          checks.check_backward]
-NAMES = ["init_params", "forward", "mse_loss", "binary_cross_entropy", "neuron_backward",
-         "backward"]
-
-
-@HIDDEN
-@pytest.mark.parametrize("check, name", list(zip(CHECKS, NAMES)), ids=NAMES)
-def test_the_stub_is_not_implemented(check, name, hidden):
-    failure(check, stub, hidden,
-            rf"^{name} is not implemented yet: it still raises NotImplementedError")
-
-
-@HIDDEN
-@pytest.mark.parametrize("check, name", list(zip(CHECKS, NAMES)), ids=NAMES)
-def test_returning_none_asks_for_return(check, name, hidden):
-    def forgot_return(*args):
-        np.asarray(args[0]) * 2
-    failure(check, forgot_return, hidden,
-            rf"^{name}\(.*\) returned None\. Did you forget the `return` statement\?$")
-
-
-@HIDDEN
-@pytest.mark.parametrize("check, name", list(zip(CHECKS, NAMES)), ids=NAMES)
-def test_nnlib_reference_is_rejected(check, name, hidden):
-    import nnlib
-    failure(check, getattr(nnlib, name), hidden,
-            rf"^{name} is nnlib's reference implementation, not yours")
-
+# ---------------------------------------------------------------- backward: y of shape (n,)
 
 def test_backward_unreshaped_y_in_a_one_layer_network_is_diagnosed_by_shape(monkeypatch):
     one_layer = [case for case in checks._backward_cases(True) if len(case[2]) == 2
