@@ -18,8 +18,8 @@ import numpy as np
 def _float_input(X, name="X"):
     """``X`` as a floating array; integer or bool input becomes float64."""
     X = np.asarray(X)
-    if not np.issubdtype(X.dtype, np.floating):
-        if not (np.issubdtype(X.dtype, np.integer) or X.dtype == bool):
+    if X.dtype.kind != "f":      # kind codes: f float, i/u integer, b bool (cheaper than issubdtype)
+        if X.dtype.kind not in "iub":
             raise TypeError(f"{name} must hold real numbers, got dtype {X.dtype}")
         X = X.astype(np.float64)
     return X
@@ -77,6 +77,7 @@ class Linear(Module):
         self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
         self.needs_input_grad = needs_input_grad
         self._X = None
+        self._ones_n = np.ones(0, dtype=self.dtype)
 
     def forward(self, X):
         X = np.asarray(X, dtype=self.dtype)
@@ -94,10 +95,17 @@ class Linear(Module):
         X = self._X
         _check_dout(dout, None if X is None else (X.shape[0], self.params["W"].shape[1]), "Linear")
         np.matmul(X.T, dout, out=self.grads["W"])   # dW = X^T dout, written into the grad buffer
-        np.sum(dout, axis=0, out=self.grads["b"])   # db = column sums
+        np.matmul(self._ones(X.shape[0]), dout, out=self.grads["b"])  # db = 1^T dout: column sums
         if not self.needs_input_grad:
             return None
         return dout @ self.params["W"].T             # dX = dout W^T
+
+    def _ones(self, n):
+        """A ones vector of length n, kept between batches. As a matrix-vector product,
+        the column sums run in BLAS: several times faster than dout.sum(axis=0)."""
+        if self._ones_n.shape[0] != n:
+            self._ones_n = np.ones(n, dtype=self.dtype)
+        return self._ones_n
 
     def parameters(self):
         for key in self.params:
@@ -137,7 +145,7 @@ class ReLU(_Elementwise):
 
     def _forward(self, X):
         mask = X > 0
-        return np.maximum(X, X.dtype.type(0)), mask   # a zero of X's dtype: numpy's fast path
+        return X * mask, mask     # one multiply: faster than np.maximum(X, 0) in numpy 2
 
     def _local_grad(self, mask):
         return mask
@@ -229,14 +237,16 @@ class SoftmaxCrossEntropy:
         if Z.ndim != 2 or Z.shape[1] == 0:
             raise ValueError(f"logits must be (n, k) with k >= 1, got shape {Z.shape}")
         y = _labels(y, Z.shape)
-        rows = np.arange(Z.shape[0])
-        shifted = Z - Z.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        total = exp.sum(axis=1)
-        log_likelihood = shifted[rows, y] - np.log(total)
-        exp /= total[:, None]
-        self._probs, self._y = exp, y
-        return -float(log_likelihood.sum(dtype=np.float64)) / Z.shape[0]
+        # Reductions along a short row (k classes) are slow in numpy, so the row maxima
+        # come from the transposed copy and the row sums from a product with ones (BLAS).
+        shifted = Z - np.ascontiguousarray(Z.T).max(axis=0)[:, None]
+        probs = np.exp(shifted)
+        total = probs @ np.ones(Z.shape[1], dtype=probs.dtype)
+        # -log softmax(Z)[i, y_i] = log(total_i) - shifted[i, y_i], averaged over the rows
+        loss = float(np.log(total).sum() - shifted[np.arange(Z.shape[0]), y].sum()) / Z.shape[0]
+        probs /= total[:, None]
+        self._probs, self._y = probs, y
+        return loss
 
     def backward(self):
         if self._probs is None:
@@ -258,7 +268,7 @@ def _labels(y, logits_shape):
     if y.shape != (n,):
         raise ValueError(f"y has shape {y.shape} but logits have shape {logits_shape}; "
                          f"need one integer label per row, shape ({n},)")
-    if not np.issubdtype(y.dtype, np.integer):
+    if y.dtype.kind not in "iu":
         raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
     if n == 0:
         raise ValueError("logits and y are empty; a mean loss needs at least one example")

@@ -165,6 +165,30 @@ def test_call_student_nan_input_left_alone_is_not_a_change():
     assert core.call_student(lambda z, c: 1.0, "f", args) == 1.0
 
 
+def test_call_student_lets_the_student_draw_from_a_generator_argument():
+    rng = np.random.default_rng(3)
+    draw = core.call_student(lambda n, g: g.normal(size=n), "f", (2, rng))
+    assert draw.shape == (2,)
+    assert np.array_equal(rng.normal(size=2), draw)     # the caller's rng did not move
+
+
+def test_call_student_describes_the_call_as_told():
+    grading_error(core.call_student, lambda: 1 / 0, "Value.__truediv__", (),
+                  call="Value(1.0) / Value(0.0)",
+                  match=r"^Value\(1\.0\) / Value\(0\.0\) raised ZeroDivisionError: division by zero$")
+
+
+def test_ensure_student_class():
+    class Value:
+        pass
+    core.ensure_student_class(Value, "Value")
+    grading_error(core.ensure_student_class, lambda: 0, "Value",
+                  match=r"^Value should be a class, but it is a function\. Did you overwrite it")
+    import nnlib
+    grading_error(core.ensure_student_class, nnlib.Value, "Value",
+                  match=r"^Value is nnlib's reference implementation, not yours")
+
+
 def test_call_student_time_limit_follows_call_time_limit(monkeypatch):
     # regression: the default used to be bound when the module was imported, so changing
     # CALL_TIME_LIMIT (as an autograder config or these tests do) had no effect
@@ -434,3 +458,43 @@ def test_case_rng_is_deterministic_and_hidden_differs():
     assert np.array_equal(a, core.case_rng("dot", False).normal(size=3))
     assert not np.array_equal(a, core.case_rng("dot", True).normal(size=3))
     assert not np.array_equal(a, core.case_rng("dense", False).normal(size=3))
+
+
+# ---------------------------------------------------------------- nnlib's own code refused
+
+def test_own_work_only_allows_what_the_function_builds_on_and_nothing_else():
+    import nnlib
+    X, y = np.arange(12.0).reshape(6, 2), np.arange(6.0)
+
+    def fit_like(X, y):   # a generator nnlib returns runs later, from the student's loop
+        batches = nnlib.iterate_minibatches(X, y, 4, np.random.default_rng(0))
+        return sum(len(yb) for _, yb in batches)
+    assert core.call_student(fit_like, "fit", (X, y)) == 6
+
+    def borrows(X, y):
+        return nnlib.accuracy(y, y)
+    grading_error(core.call_student, borrows, "fit", (X, y),
+                  match=r"^fit\(array \(6, 2\), array \(6,\)\) calls nnlib's accuracy, the "
+                        r"reference the grader compares with\. Write fit with your own code "
+                        r"\(of nnlib it may use init_params, forward, backward, ")
+
+
+def test_own_work_only_restores_the_previous_profiler():
+    import sys
+    calls = []
+
+    def profiler(frame, event, arg):
+        calls.append(event)
+    sys.setprofile(profiler)
+    try:
+        core.call_student(lambda x: x + 1, "dot", (1.0,))
+        assert sys.getprofile() is profiler
+    finally:
+        sys.setprofile(None)
+
+
+def test_a_method_name_uses_the_class_allowance():
+    import nnlib
+    Z = np.array([[1.0, 2.0]])
+    got = core.call_student(lambda Z: nnlib.softmax(Z), "SoftmaxMLP.loss", (Z,))
+    assert np.allclose(got.sum(), 1.0)

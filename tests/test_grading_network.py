@@ -210,7 +210,7 @@ def forward_in_place(X, params):
     (forward_relu_output, r"Likely bug: you apply ReLU on the output layer"),
     (forward_no_bias, r"Likely bug: the bias is missing"),
     (forward_logits, r"Likely bug: no activation on the output layer"),
-    (forward_only_yhat, r"returned a ndarray; it should return a pair \(yhat, cache\)"),
+    (forward_only_yhat, r"returned a ndarray; it should return 2 values: return yhat, cache\.$"),
     (forward_flat, r"returned shape \(5,\), expected shape \(5, 1\)\. The result lost its last "
                    r"axis"),
     (forward_no_cache, r"\(cache\) returned a dict without Z1, A1, Z2, A2 .*backward reads"),
@@ -416,8 +416,8 @@ def neuron_backward_one_value(x, y, w, b):
      r"Likely bug: the sigmoid derivative s \* \(1 - s\) is missing"),
     (neuron_backward_no_two, r"Likely bug: the factor 2 from d/dpred"),
     (neuron_backward_sign, r"Likely bug: the sign is flipped"),
-    (neuron_backward_one_value, r"returned a ndarray; it should return a pair \(dL_dw, "
-                                r"dL_db\)"),
+    (neuron_backward_one_value, r"returned a ndarray; it should return 2 values: return "
+                                r"dL_dw, dL_db\.$"),
 ], ids=["no-sigmoid-derivative", "no-2", "sign", "one-value"])
 def test_neuron_backward_rejects_wrong_variants(fn, match, hidden):
     wrong(checks.check_neuron_backward, fn, lambda *a: ref.neuron_backward(*a)[0], hidden, match)

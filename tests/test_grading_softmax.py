@@ -1,8 +1,9 @@
-"""Tests for nnlib.grading.softmax: the chapter 9 checks (09_softmax_mlp).
+"""Tests for nnlib.grading.softmax: the chapter 9 function checks (09_softmax_mlp).
 
 Every "student" function here is written the way notebook code would be: plain
 functions defined in this module, never nnlib's own.
 """
+
 import numpy as np
 import pytest
 
@@ -11,7 +12,7 @@ from nnlib import losses as ref_loss
 from nnlib import softmax_mlp as ref_mlp
 from nnlib.grading import softmax as checks
 
-from gradingtools import HIDDEN, failure, wrong, passes
+from gradingtools import HIDDEN, failure, passes, wrong
 
 
 def stub(*args):

@@ -15,9 +15,13 @@ from nnlib.grading.chain_rule import (check_expression_grads, check_numerical_de
 from nnlib.grading.network import (check_backward, check_binary_cross_entropy, check_forward,
                                    check_init_params, check_mse_loss, check_neuron_backward)
 from nnlib.grading.optim import check_adam_step, check_momentum_step, check_sgd_step
-from nnlib.grading.training import check_accuracy, check_iterate_minibatches, check_predict
+from nnlib.grading.training import (check_accuracy, check_fit, check_iterate_minibatches,
+                                    check_predict, check_train_sgd)
+from nnlib.grading.datasets import check_load_and_split
+from nnlib.grading.autograd import check_Layer, check_MLP, check_Neuron, check_Value
 from nnlib.grading.softmax import (check_cross_entropy, check_kaiming_init, check_one_hot,
                                    check_softmax, check_softmax_cross_entropy_backward)
+from nnlib.grading.softmax_mlp import check_SoftmaxMLP
 
 __all__ = [
     "GradingError",
@@ -27,10 +31,13 @@ __all__ = [
     "check_tanh_derivative",
     "check_numerical_derivative", "check_numerical_gradient", "check_rel_error",
     "check_expression_grads",
+    "check_load_and_split",
     "check_init_params", "check_forward", "check_mse_loss", "check_binary_cross_entropy",
     "check_neuron_backward", "check_backward",
     "check_sgd_step", "check_momentum_step", "check_adam_step",
-    "check_iterate_minibatches", "check_predict", "check_accuracy",
+    "check_iterate_minibatches", "check_train_sgd", "check_fit", "check_predict",
+    "check_accuracy",
+    "check_Value", "check_Neuron", "check_Layer", "check_MLP",
     "check_softmax", "check_one_hot", "check_cross_entropy",
-    "check_softmax_cross_entropy_backward", "check_kaiming_init",
+    "check_softmax_cross_entropy_backward", "check_kaiming_init", "check_SoftmaxMLP",
 ]

@@ -9,8 +9,11 @@ than a traceback into this module.
 """
 import copy
 import numbers
+import os
 import signal
+import sys
 import threading
+import types
 from contextlib import contextmanager
 
 import numpy as np
@@ -28,6 +31,73 @@ class GradingError(AssertionError):
 
 class _Timeout(BaseException):
     """Raised inside a student's function when it runs past the time limit."""
+
+
+class _ReferenceCalled(BaseException):
+    """Raised inside a student's function when it calls nnlib's reference code."""
+
+
+#: nnlib functions a graded function may call: what it builds on from earlier chapters.
+#: Any other call into nnlib's reference code while the student's code runs fails the check.
+BUILDS_ON = {
+    "forward": ("dense", "sigmoid", "relu"),
+    "neuron_backward": ("sigmoid", "sigmoid_derivative"),
+    "backward": ("dense", "sigmoid", "sigmoid_derivative", "relu", "relu_derivative"),
+    "train_sgd": ("sigmoid", "neuron_backward", "sgd_step"),
+    "fit": ("init_params", "forward", "backward", "binary_cross_entropy",
+            "iterate_minibatches", "sgd_step"),
+    "predict": ("forward",),
+    "softmax_cross_entropy_backward": ("one_hot",),
+    "SoftmaxMLP": ("relu", "relu_derivative", "softmax", "one_hot", "cross_entropy",
+                   "softmax_cross_entropy_backward", "kaiming_init", "iterate_minibatches"),
+}
+
+_NNLIB = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_NOT_REFERENCE = (os.path.join(_NNLIB, "grading") + os.sep, os.path.join(_NNLIB, "__init__.py"))
+
+
+def _codes(function):
+    """The code objects of ``function`` and of the functions and generators nested in it."""
+    found, todo = set(), [function.__code__]
+    while todo:
+        code = todo.pop()
+        found.add(code)
+        todo += [c for c in code.co_consts if isinstance(c, types.CodeType)]
+    return found
+
+
+@contextmanager
+def own_work_only(name):
+    """Refuse calls into nnlib's reference code, except BUILDS_ON[name], in the enclosed block.
+
+    Yields a list that receives the qualified name of any refused function, so a
+    student who catches the exception still fails.
+    """
+    import nnlib
+    allowed_names = BUILDS_ON.get(name.split(".")[0], ())
+    allowed = set().union(*(_codes(getattr(nnlib, n)) for n in allowed_names))
+    running_allowed = []       # frames of allowed nnlib functions: their own calls are fine
+    refused = []
+
+    def watch(frame, event, arg):
+        if event == "call" and not running_allowed:
+            code = frame.f_code
+            if not code.co_filename.startswith(_NNLIB) or code.co_filename.startswith(_NOT_REFERENCE):
+                return
+            if code in allowed:
+                running_allowed.append(frame)
+                return
+            refused.append(code.co_qualname)
+            raise _ReferenceCalled()
+        if event == "return" and running_allowed and frame is running_allowed[-1]:
+            running_allowed.pop()
+
+    previous = sys.getprofile()
+    sys.setprofile(watch)
+    try:
+        yield refused
+    finally:
+        sys.setprofile(previous)
 
 
 @contextmanager
@@ -85,21 +155,37 @@ def ensure_student_function(fn, name):
                            "Write the function yourself in the exercise cell.")
 
 
-def call_student(fn, name, args, kwargs=None, seconds=None):
+def ensure_student_class(cls, name):
+    """Fail clearly when ``cls`` is not the student's own class (nor built on nnlib's)."""
+    if not isinstance(cls, type):
+        raise GradingError(f"{name} should be a class, but it is a {type(cls).__name__}. "
+                           f"Did you overwrite it with a value? Re-run the cell that defines {name}.")
+    for base in cls.__mro__:
+        if str(getattr(base, "__module__", "")).split(".")[0] == "nnlib":
+            which = "is" if base is cls else f"inherits from {base.__name__}, which is"
+            raise GradingError(f"{name} {which} nnlib's reference implementation, not yours. "
+                               "Write the class yourself in the exercise cell.")
+
+
+def call_student(fn, name, args, kwargs=None, seconds=None, call=None):
     """Call the student's ``fn`` on copies of ``args``; turn any failure into one clear line.
 
     Returns the student's result. Raises GradingError when the function raises,
     runs too long (``seconds``, by default CALL_TIME_LIMIT as it is at call time),
-    or modifies its inputs in place.
+    or modifies its inputs in place. ``call`` replaces the generated description
+    of the call in messages (e.g. "Value(2.0) * Value(-3.0)" for a method).
     """
     if seconds is None:
         seconds = CALL_TIME_LIMIT
     kwargs = kwargs or {}
-    call = describe_call(name, args, kwargs)
+    call = call or describe_call(name, args, kwargs)
     given = copy.deepcopy(args), copy.deepcopy(kwargs)
+    refused = []
     try:
-        with time_limit(seconds):
+        with time_limit(seconds), own_work_only(name) as refused:
             result = fn(*given[0], **given[1])
+    except _ReferenceCalled:
+        pass
     except NotImplementedError:
         raise GradingError(f"{name} is not implemented yet: it still raises "
                            "NotImplementedError. Replace that line with your code.") from None
@@ -112,6 +198,11 @@ def call_student(fn, name, args, kwargs=None, seconds=None):
         detail = str(exc).strip().splitlines()
         raise GradingError(f"{call} raised {type(exc).__name__}"
                            + (f": {detail[0]}" if detail else "")) from None
+    if refused:
+        allowed = BUILDS_ON.get(name.split(".")[0])
+        raise GradingError(f"{call} calls nnlib's {refused[0]}, the reference the grader compares "
+                           f"with. Write {name.split('.')[0]} with your own code"
+                           + (f" (of nnlib it may use {', '.join(allowed)})." if allowed else "."))
     for position, (before, after) in enumerate(zip(args, given[0])):
         if not _same_value(before, after):
             raise GradingError(f"{call} changed its argument number {position + 1} in place. "
@@ -121,6 +212,8 @@ def call_student(fn, name, args, kwargs=None, seconds=None):
 
 
 def _same_value(a, b):
+    if isinstance(a, np.random.Generator):
+        return True     # drawing numbers from a passed-in rng is its purpose, not a mutation
     if isinstance(a, np.ndarray):
         return isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
     if isinstance(a, dict):
@@ -147,6 +240,18 @@ def as_student_number(result, call):
         raise GradingError(f"{call} returned an array of shape {result.shape}; it should return "
                            "a single number (a float).")
     raise GradingError(f"{call} returned a {type(result).__name__}; it should return a number.")
+
+
+def as_student_tuple(result, call, names):
+    """The student's tuple (or list) of ``len(names)`` results, or a failure naming what to return."""
+    if result is None:
+        raise GradingError(f"{call} returned None. Did you forget the `return` statement?")
+    if not isinstance(result, (tuple, list)) or len(result) != len(names):
+        kind = (f"a {type(result).__name__} of {len(result)}" if isinstance(result, (tuple, list))
+                else f"a {type(result).__name__}")
+        raise GradingError(f"{call} returned {kind}; it should return {len(names)} values: "
+                           f"return {', '.join(names)}.")
+    return list(result)
 
 
 def as_student_array(result, call):
@@ -283,9 +388,12 @@ def run_cases(name, student_fn, reference_fn, cases, *, rtol=1e-6, atol=1e-9, hi
 def expect_raises(name, student_fn, args, exception, why):
     """Fail unless ``student_fn(*args)`` raises ``exception`` (the message says ``why``)."""
     call = describe_call(name, args)
+    refused = []
     try:
-        with time_limit(CALL_TIME_LIMIT):
+        with time_limit(CALL_TIME_LIMIT), own_work_only(name) as refused:
             student_fn(*copy.deepcopy(args))
+    except _ReferenceCalled:
+        pass
     except NotImplementedError:
         raise GradingError(f"{name} is not implemented yet: it still raises "
                            "NotImplementedError.") from None
@@ -296,6 +404,9 @@ def expect_raises(name, student_fn, args, exception, why):
     except Exception as exc:
         raise GradingError(f"{call} raised {type(exc).__name__}, but it should raise "
                            f"{exception.__name__} because {why}.") from None
+    if refused:
+        raise GradingError(f"{call} calls nnlib's {refused[0]}, the reference the grader compares "
+                           f"with. Write {name} with your own code.")
     raise GradingError(f"{call} returned normally, but it should raise {exception.__name__} "
                        f"because {why}.")
 

@@ -1,6 +1,6 @@
 """Checks for chapters 4 (04_forward) and 5 (05_backward): the fully connected classifier.
 
-``load_and_split`` is not graded here.
+``load_and_split`` is graded in nnlib.grading.datasets.
 """
 import re
 
@@ -14,6 +14,7 @@ from nnlib.grading.core import (
     GradingError,
     Hint,
     as_student_array,
+    as_student_tuple,
     as_student_number,
     call_student,
     case_rng,
@@ -62,18 +63,6 @@ def _missing_keys(result, keys, call, what):
         found = ", ".join(map(str, result)) or "nothing"
         raise GradingError(f"{call} returned a dict without {', '.join(missing)} "
                            f"(it has {found}); {what}.")
-
-
-def _pair(result, call, first, second):
-    """The student's result must be a pair (tuple or list of two)."""
-    if result is None:
-        raise GradingError(f"{call} returned None. Did you forget the `return` statement?")
-    if not isinstance(result, (tuple, list)) or len(result) != 2:
-        kind = (f"a {type(result).__name__} of {len(result)}" if isinstance(result, (tuple, list))
-                else f"a {type(result).__name__}")
-        raise GradingError(f"{call} returned {kind}; it should return a pair "
-                           f"({first}, {second}): return {first}, {second}")
-    return result
 
 
 # ---------------------------------------------------------------- init_params
@@ -220,7 +209,7 @@ def check_forward(forward, hidden=False):
     for X, params in cases:
         args = (X, params)
         call = describe_call("forward", args)
-        yhat, cache = _pair(call_student(forward, "forward", args), call, "yhat", "cache")
+        yhat, cache = as_student_tuple(call_student(forward, "forward", args), call, ("yhat", "cache"))
         ref_yhat, ref_cache = ref.forward(X, params)
         compare("forward", f"{call}[0] (yhat)", yhat, ref_yhat, hints=_FORWARD_HINTS,
                 args=args)
@@ -390,7 +379,7 @@ def check_neuron_backward(neuron_backward, hidden=False):
     hints_w, hints_b = _neuron_hints(0), _neuron_hints(1)
     for args in cases:
         call = describe_call(name, args)
-        dw, db = _pair(call_student(neuron_backward, name, args), call, "dL_dw", "dL_db")
+        dw, db = as_student_tuple(call_student(neuron_backward, name, args), call, ("dL_dw", "dL_db"))
         exp_w, exp_b = ref.neuron_backward(*args)
         compare(name, f"{call}[0] (dL_dw)", dw, exp_w, hints=hints_w, args=args)
         compare(name, f"{call}[1] (dL_db)", db, exp_b, hints=hints_b, args=args)

@@ -1,5 +1,5 @@
 """Checks for chapter 9 (09_softmax_mlp): softmax, one-hot labels, cross-entropy, its
-gradient w.r.t. the logits, and He/Kaiming initialisation."""
+gradient w.r.t. the logits and He/Kaiming initialisation (the class: grading/softmax_mlp.py)."""
 import copy
 import warnings
 
@@ -7,9 +7,8 @@ import numpy as np
 
 from nnlib import activations as ref_act
 from nnlib import losses as ref_loss
-from nnlib.grading.core import (GradingError, Hint, as_student_array,
-                                call_student, case_rng, compare, describe_call,
-                                ensure_student_function, passed)
+from nnlib.grading.core import (GradingError, Hint, as_student_array, call_student, case_rng,
+                                compare, describe_call, ensure_student_function, passed)
 
 LARGE = 1e4
 
@@ -351,7 +350,12 @@ def _draw(fn, fan_in, fan_out, seed):
 
 def _kaiming_scale(fn, fan_in, fan_out, seed):
     W, call = _draw(fn, fan_in, fan_out, seed)
-    call += " (a large draw)"
+    _he_scale(W, fan_in, call + " (a large draw)")
+
+
+def _he_scale(W, fan_in, call, tol=0.03):
+    """Raise unless the entries of W look like draws of N(0, 2 / fan_in) (W has >= ~10^4 entries)."""
+    fan_out = W.shape[1]
     target = np.sqrt(2.0 / fan_in)
     centred = W - W.mean()
     std = float(np.sqrt(np.mean(centred ** 2)))
@@ -363,27 +367,27 @@ def _kaiming_scale(fn, fan_in, fan_out, seed):
         raise GradingError(f"{call}: the entries look uniformly distributed, not normal. "
                            "Likely bug: use rng.standard_normal (or rng.normal), not "
                            "rng.random / rng.uniform.")
-    if abs(float(W.mean())) > 0.1 * target:
+    if abs(float(W.mean())) > max(0.1 * target, 6.0 * std / np.sqrt(W.size)):
         raise GradingError(f"{call}: the entries are not centred at 0 (their mean is "
                            f"{float(W.mean()):.4g}). Draw from a normal distribution with mean 0.")
     ratio = std / target
-    if abs(ratio - 1.0) <= 0.03:
+    if abs(ratio - 1.0) <= tol:
         return
     message = (f"{call}: the standard deviation of the entries is {std:.2g}, which is not the "
                "He/Kaiming scale.")
-    known = [(np.sqrt(0.5), "you scale by sqrt(1 / fan_in) (Xavier/LeCun); He/Kaiming for ReLU "
-                            "uses sqrt(2 / fan_in)"),
-             (np.sqrt(2.0 / fan_in), "you multiply by 2 / fan_in without taking its square "
-                                     "root: use np.sqrt(2 / fan_in)"),
-             (np.sqrt(fan_in / fan_out), "you use fan_out; the scale uses fan_in, the number of "
-                                         "inputs: np.sqrt(2 / fan_in)"),
-             (np.sqrt(fan_in / (fan_in + fan_out)), "you use fan_in + fan_out (Glorot); "
-                                                    "He/Kaiming uses np.sqrt(2 / fan_in)"),
-             (1.0 / target, "you scale by the plain standard normal: multiply by "
-                            "np.sqrt(2 / fan_in)"),
+    known = [(np.sqrt(0.5), ("you scale by sqrt(1 / fan_in) (Xavier/LeCun); He/Kaiming for "
+                             "ReLU uses sqrt(2 / fan_in)")),
+             (np.sqrt(2.0 / fan_in), ("you multiply by 2 / fan_in without taking its square "
+                                      "root: use np.sqrt(2 / fan_in)")),
+             (np.sqrt(fan_in / fan_out), ("you use fan_out; the scale uses fan_in, the number "
+                                          "of inputs: np.sqrt(2 / fan_in)")),
+             (np.sqrt(fan_in / (fan_in + fan_out)), ("you use fan_in + fan_out (Glorot); "
+                                                     "He/Kaiming uses np.sqrt(2 / fan_in)")),
+             (1.0 / target, ("you scale by the plain standard normal: multiply by "
+                             "np.sqrt(2 / fan_in)")),
              (0.5 * np.sqrt(fan_in), "you divide by fan_in instead of taking sqrt(2 / fan_in)")]
     for factor, text in known:
-        if abs(ratio / factor - 1.0) <= 0.03:
+        if abs(ratio / factor - 1.0) <= tol:
             message += f" Likely bug: {text}."
             break
     raise GradingError(message)
