@@ -41,13 +41,14 @@ def floor_epoch(X, y):
     rng = np.random.default_rng(1)
     W1 = rng.standard_normal((N_IN, N_HIDDEN), dtype=np.float32) * np.float32(0.05)
     W2 = rng.standard_normal((N_HIDDEN, N_OUT), dtype=np.float32) * np.float32(0.05)
+    dW1, dW2 = np.empty_like(W1), np.empty_like(W2)   # reused, as nnlib reuses its grad buffers
     for rows in batches(X.shape[0]):
         Xb = X[rows]
         H = Xb @ W1
         Z = H @ W2
-        dW2 = H.T @ Z
+        np.matmul(H.T, Z, out=dW2)
         dH = Z @ W2.T
-        dW1 = Xb.T @ dH
+        np.matmul(Xb.T, dH, out=dW1)
     return dW1, dW2
 
 

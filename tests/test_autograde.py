@@ -160,6 +160,12 @@ def test_hostile_and_broken_submissions_cost_only_their_own_points(tmp_path):
             "\nimport nnlib.grading\nnnlib.grading.check_dense = lambda *args, **kwargs: None")}),
         "rewrites_tests": _submission(assignment, {**wrong_dense, "dense": wrong_dense["dense"] + (
             "\nget_ipython().input_transformers_cleanup.append(lambda lines: ['pass'])")}),
+        "calls_reference": _submission(assignment, {**correct, "dense": (
+            "import nnlib\ndef dense(X, W, b):\n    return nnlib.dense(X, W, b)")}),
+        "hides_reference": _submission(assignment, {**correct, "dense": (
+            "from nnlib.vectors import dense as _mine\ndef dense(X, W, b):\n"
+            "    try:\n        return _mine(X, W, b)\n    except BaseException:\n"
+            "        return _mine(X, W, b)")}),
         "timeit_is_fine": _submission(assignment, {**correct, "dense": correct["dense"] + (
             "\n%timeit dense(np.ones((2, 2)), np.ones((2, 2)), np.ones(2))")}),
         "z_correct": _submission(assignment, correct),
@@ -177,7 +183,8 @@ def test_hostile_and_broken_submissions_cost_only_their_own_points(tmp_path):
     assert results["deleted_test"].score == total - points["dense"]
     assert results["duplicated_test"].score == total
     assert results["skip_tags"].score == total - points["dense"]
-    for student in ("patches_grader", "rewrites_tests"):   # both score full marks unguarded
+    for student in ("patches_grader", "rewrites_tests",    # both score full marks unguarded
+                    "calls_reference", "hides_reference"):
         assert results[student].score == total - points["dense"], student
     assert results["timeit_is_fine"].score == total
     for student in ("broken_json", "deaf_loop", "dead_kernel"):

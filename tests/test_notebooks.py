@@ -9,7 +9,9 @@ from nbtools import (ASSIGNMENTS, ROOT, chapter_path, errors, execute, nbgrader_
 from coursetools.curriculum import CURRICULUM
 from coursetools.generate import generate
 
-CHECK_LINE = re.compile(r"^(from nnlib import grading|grading\.check_\w+\(\w+(, hidden=True)?\)"
+# a check call may pass the student's name and literal options: activation="tanh", hidden=True
+CHECK_LINE = re.compile(r"^(from nnlib import grading"
+                        r"|grading\.check_\w+\(\w+(, \w+=(\"\w+\"|True|False|\d+))*\)"
                         r"|### (BEGIN|END) HIDDEN TESTS)$")
 
 
