@@ -1105,3 +1105,53 @@ def test_networks_endless_loop_is_stopped(name, monkeypatch):
     failure(NETS[name][0], _variant(name, __call__=_endless), False,
             rf"^{name}\(.*\)\(\[.*\]\) did not finish within 0\.3 s\. Look for a loop that never "
             r"ends\.$")
+
+
+# ---------------------------------------------------------------- built on nnlib's Value
+
+class NnlibValueNeuron:
+    """A Neuron written on nnlib's Value: allowed (BUILDS_ON), so a bug in the student's own
+    Value costs only the Value check's points."""
+
+    def __init__(self, nin):
+        rng = np.random.default_rng(4)
+        self.w = [nnlib.Value(float(v)) for v in rng.uniform(-1.0, 1.0, nin)]
+        self.b = nnlib.Value(0.0)
+
+    def __call__(self, x):
+        return sum((wi * xi for wi, xi in zip(self.w, x)), self.b).relu()
+
+    def parameters(self):
+        return self.w + [self.b]
+
+
+class NnlibNeuronLayer:
+    def __init__(self, nin, nout):
+        rng = np.random.default_rng(5)
+        self.neurons = [nnlib.Neuron(nin, rng=rng) for _ in range(nout)]
+
+    def __call__(self, x):
+        outs = [n(x) for n in self.neurons]
+        return outs[0] if len(outs) == 1 else outs
+
+    def parameters(self):
+        return [p for n in self.neurons for p in n.parameters()]
+
+
+@HIDDEN
+@pytest.mark.parametrize("check, cls, name", [
+    (checks.check_Neuron, NnlibValueNeuron, "Neuron"),
+    (checks.check_Layer, NnlibNeuronLayer, "Layer"),
+])
+def test_networks_may_build_on_nnlib_value_and_neuron(check, cls, name, hidden, capsys):
+    passes(check, cls, hidden, capsys, name)
+
+
+def test_a_layer_made_of_nnlib_layers_is_still_refused():
+    class Layer(NnlibNeuronLayer):
+        def __init__(self, nin, nout):
+            self.inner = nnlib.Layer(nin, nout)
+            self.neurons = self.inner.neurons
+    failure(checks.check_Layer, Layer, False,
+            r"^Layer\(.*\) calls nnlib's Layer\.__init__, the reference the grader compares "
+            r"with\. Write Layer with your own code \(of nnlib it may use Value, Neuron\)\.$")

@@ -142,7 +142,8 @@ def test_nnlib_reference_class_is_rejected(name, hidden):
 def test_a_subclass_of_the_reference_is_rejected(name, hidden):
     borrowed = type(name, (getattr(nnlib, name),), {})
     failure(check(name), borrowed, hidden,
-            rf"^{name} inherits from {name}, which is nnlib's reference implementation, not yours")
+            rf"^{name} inherits from nnlib's {name}, the reference implementation\. Write the class "
+            r"yourself in the exercise cell\.$")
 
 
 @HIDDEN

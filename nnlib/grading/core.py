@@ -47,6 +47,9 @@ BUILDS_ON = {
     "fit": ("init_params", "forward", "backward", "binary_cross_entropy",
             "iterate_minibatches", "sgd_step"),
     "predict": ("forward",),
+    "Neuron": ("Value",),
+    "Layer": ("Value", "Neuron"),
+    "MLP": ("Value", "Neuron", "Layer"),
     "softmax_cross_entropy_backward": ("one_hot",),
     "SoftmaxMLP": ("relu", "relu_derivative", "softmax", "one_hot", "cross_entropy",
                    "softmax_cross_entropy_backward", "kaiming_init", "iterate_minibatches"),
@@ -56,9 +59,18 @@ _NNLIB = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _NOT_REFERENCE = (os.path.join(_NNLIB, "grading") + os.sep, os.path.join(_NNLIB, "__init__.py"))
 
 
-def _codes(function):
-    """The code objects of ``function`` and of the functions and generators nested in it."""
-    found, todo = set(), [function.__code__]
+def _codes(obj):
+    """The code objects of a function, or of a class's methods, and of everything nested in them."""
+    members = vars(obj).values() if isinstance(obj, type) else [obj]
+    functions = []
+    for member in members:
+        if isinstance(member, (staticmethod, classmethod)):
+            member = member.__func__
+        if isinstance(member, property):
+            functions += [f for f in (member.fget, member.fset, member.fdel) if f is not None]
+        elif isinstance(member, types.FunctionType):
+            functions.append(member)
+    found, todo = set(), [f.__code__ for f in functions]
     while todo:
         code = todo.pop()
         found.add(code)
@@ -66,15 +78,38 @@ def _codes(function):
     return found
 
 
+#: the graded names whose allowance applies, innermost last (see ``grading_as``)
+_GRADING = []
+
+
+@contextmanager
+def grading_as(name):
+    """Apply BUILDS_ON[name] to every student call inside, whatever the call is named.
+
+    A Neuron's check calls the student's Value.backward, say, which may then use
+    what a Neuron builds on (nnlib's Value).
+    """
+    _GRADING.append(name)
+    try:
+        yield
+    finally:
+        _GRADING.pop()
+
+
+def _allowance(name):
+    """The graded name whose BUILDS_ON entry applies to a call named ``name``."""
+    return _GRADING[-1] if _GRADING else name.split(".")[0]
+
+
 @contextmanager
 def own_work_only(name):
-    """Refuse calls into nnlib's reference code, except BUILDS_ON[name], in the enclosed block.
+    """Refuse calls into nnlib's reference code, except what ``name`` builds on, in the block.
 
     Yields a list that receives the qualified name of any refused function, so a
     student who catches the exception still fails.
     """
     import nnlib
-    allowed_names = BUILDS_ON.get(name.split(".")[0], ())
+    allowed_names = BUILDS_ON.get(_allowance(name), ())
     allowed = set().union(*(_codes(getattr(nnlib, n)) for n in allowed_names))
     running_allowed = []       # frames of allowed nnlib functions: their own calls are fine
     refused = []
@@ -162,9 +197,9 @@ def ensure_student_class(cls, name):
                            f"Did you overwrite it with a value? Re-run the cell that defines {name}.")
     for base in cls.__mro__:
         if str(getattr(base, "__module__", "")).split(".")[0] == "nnlib":
-            which = "is" if base is cls else f"inherits from {base.__name__}, which is"
-            raise GradingError(f"{name} {which} nnlib's reference implementation, not yours. "
-                               "Write the class yourself in the exercise cell.")
+            what = ("is nnlib's reference implementation, not yours" if base is cls else
+                    f"inherits from nnlib's {base.__name__}, the reference implementation")
+            raise GradingError(f"{name} {what}. Write the class yourself in the exercise cell.")
 
 
 def call_student(fn, name, args, kwargs=None, seconds=None, call=None):
@@ -199,9 +234,10 @@ def call_student(fn, name, args, kwargs=None, seconds=None, call=None):
         raise GradingError(f"{call} raised {type(exc).__name__}"
                            + (f": {detail[0]}" if detail else "")) from None
     if refused:
-        allowed = BUILDS_ON.get(name.split(".")[0])
+        graded = _allowance(name)
+        allowed = BUILDS_ON.get(graded)
         raise GradingError(f"{call} calls nnlib's {refused[0]}, the reference the grader compares "
-                           f"with. Write {name.split('.')[0]} with your own code"
+                           f"with. Write {graded} with your own code"
                            + (f" (of nnlib it may use {', '.join(allowed)})." if allowed else "."))
     for position, (before, after) in enumerate(zip(args, given[0])):
         if not _same_value(before, after):
