@@ -15,6 +15,21 @@ CHECK_LINE = re.compile(r"^(from nnlib import grading"
                         r"|### (BEGIN|END) HIDDEN TESTS)$")
 
 
+@pytest.mark.parametrize("line, allowed", [
+    ("from nnlib import grading", True),
+    ("grading.check_dot(dot)", True),
+    ("grading.check_dot(dot, hidden=True)", True),
+    ('grading.check_Neuron(Neuron, activation="tanh", hidden=True)', True),
+    ("### BEGIN HIDDEN TESTS", True),
+    ("grading.check_dot(nnlib.dot)", False),
+    ("grading.check_dot(dot); import os", False),
+    ("grading.check_dot(dot, hidden=not False)", False),
+    ("print(dot)", False),
+])
+def test_test_cell_lines_are_check_calls_with_literal_options_only(line, allowed):
+    assert bool(CHECK_LINE.match(line)) is allowed
+
+
 def test_assignments_are_the_curriculum_chapters():
     assert ASSIGNMENTS and set(ASSIGNMENTS) <= set(CURRICULUM)
 
