@@ -6,9 +6,15 @@ import re
 import numpy as np
 import pytest
 
+from coursetools.curriculum import CURRICULUM
 from nnlib import grading
 
 HIDDEN = pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])
+
+
+def chapter_checks(assignment):
+    """{graded name: its check} for one assignment of the curriculum."""
+    return {name: getattr(grading, f"check_{name}") for name in CURRICULUM[assignment]}
 
 
 def recording(fn):

@@ -13,7 +13,7 @@ import nnlib.grading.core as core
 from nnlib import grading
 from nnlib import vectors as ref
 
-from gradingtools import HIDDEN, failure, wrong, passes
+from gradingtools import HIDDEN, chapter_checks, failure, passes, wrong
 
 
 # ---------------------------------------------------------------- dot_loop
@@ -531,14 +531,7 @@ def test_dense_rejects_wrong_variants(fn, match, hidden):
 
 # ---------------------------------------------------------------- every chapter 1 check
 
-CHECKS = {
-    "dot_loop": grading.check_dot_loop,
-    "dot": grading.check_dot,
-    "cosine_similarity": grading.check_cosine_similarity,
-    "most_similar": grading.check_most_similar,
-    "neuron": grading.check_neuron,
-    "dense": grading.check_dense,
-}
+CHECKS = chapter_checks("01_dot_product")
 ALL = pytest.mark.parametrize("name", list(CHECKS))
 
 

@@ -101,6 +101,15 @@ def _allowance(name):
     return _GRADING[-1] if _GRADING else name.split(".")[0]
 
 
+def _refusal(call, name, function):
+    """The failure of a student's ``call`` that ran nnlib's reference ``function``."""
+    graded = _allowance(name)
+    allowed = BUILDS_ON.get(graded)
+    return GradingError(f"{call} calls nnlib's {function}, the reference the grader compares "
+                        f"with. Write {graded} with your own code"
+                        + (f" (of nnlib it may use {', '.join(allowed)})." if allowed else "."))
+
+
 @contextmanager
 def own_work_only(name):
     """Refuse calls into nnlib's reference code, except what ``name`` builds on, in the block.
@@ -234,11 +243,7 @@ def call_student(fn, name, args, kwargs=None, seconds=None, call=None):
         raise GradingError(f"{call} raised {type(exc).__name__}"
                            + (f": {detail[0]}" if detail else "")) from None
     if refused:
-        graded = _allowance(name)
-        allowed = BUILDS_ON.get(graded)
-        raise GradingError(f"{call} calls nnlib's {refused[0]}, the reference the grader compares "
-                           f"with. Write {graded} with your own code"
-                           + (f" (of nnlib it may use {', '.join(allowed)})." if allowed else "."))
+        raise _refusal(call, name, refused[0])
     for position, (before, after) in enumerate(zip(args, given[0])):
         if not _same_value(before, after):
             raise GradingError(f"{call} changed its argument number {position + 1} in place. "
@@ -441,8 +446,7 @@ def expect_raises(name, student_fn, args, exception, why):
         raise GradingError(f"{call} raised {type(exc).__name__}, but it should raise "
                            f"{exception.__name__} because {why}.") from None
     if refused:
-        raise GradingError(f"{call} calls nnlib's {refused[0]}, the reference the grader compares "
-                           f"with. Write {name} with your own code.")
+        raise _refusal(call, name, refused[0])
     raise GradingError(f"{call} returned normally, but it should raise {exception.__name__} "
                        f"because {why}.")
 
