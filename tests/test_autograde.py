@@ -14,7 +14,8 @@ import nbformat
 import pytest
 
 from coursetools.autograde import collect, grade_class
-from nbtools import ROOT, chapter_path, nbgrader_meta, read, solution_path
+from coursetools.curriculum import CURRICULUM
+from nbtools import ASSIGNMENTS, ROOT, chapter_path, nbgrader_meta, read, solution_path
 
 # One realistic bug per graded function: the body that replaces the solution.
 BUGS = {
@@ -29,6 +30,35 @@ BUGS = {
     "relu": "return np.abs(z)",
     "relu_derivative": "return (np.asarray(z) >= 0).astype(float)",
     "tanh_derivative": "return 1 - np.tanh(z)",
+    "numerical_derivative": "return (f(x + h) - f(x)) / h",
+    "numerical_gradient": ("grad = np.zeros(x.shape)\nfor i in np.ndindex(x.shape):\n"
+                           "    old = x[i]\n    x[i] = old + h\n    up = f(x)\n"
+                           "    x[i] = old - h\n    down = f(x)\n    x[i] = old\n"
+                           "    grad[i] = (up - down) / h\nreturn grad"),
+    "rel_error": ("a, b = np.asarray(a, float), np.asarray(b, float)\n"
+                  "return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a))))"),
+    "expression_grads": 'return {"dL/da": f * a, "dL/db": f * b, "dL/dc": f, "dL/df": a * b + c}',
+    "load_and_split": ("X, y = load_breast_cancer(return_X_y=True)\n"
+                       "X = StandardScaler().fit_transform(X)\n"
+                       "return train_test_split(X, y, test_size=test_size, "
+                       "random_state=random_state)"),
+    "init_params": ("rng = np.random.default_rng(seed)\nparams = {}\n"
+                    "for l in range(1, len(layer_sizes)):\n"
+                    "    params[f'W{l}'] = rng.standard_normal((layer_sizes[l], layer_sizes[l - 1]))\n"
+                    "    params[f'b{l}'] = np.zeros(layer_sizes[l])\nreturn params"),
+    "forward": ("A, cache = X, {}\nfor l in range(1, len(params) // 2 + 1):\n"
+                "    Z = A @ params[f'W{l}'] + params[f'b{l}']\n    A = nnlib.sigmoid(Z)\n"
+                "    cache[f'Z{l}'], cache[f'A{l}'] = Z, A\nreturn A, cache"),
+    "mse_loss": "return float(np.mean((yhat - y) ** 2))",
+    "binary_cross_entropy": ("y, p = np.ravel(y), np.ravel(yhat)\n"
+                             "return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))"),
+    "neuron_backward": ("pred = float(nnlib.sigmoid(np.dot(x, w) + b))\n"
+                        "return 2 * (pred - y) * np.asarray(x), 2 * (pred - y)"),
+    "backward": ("L = len(params) // 2\ndZ = cache[f'A{L}'] - np.reshape(y, (-1, 1))\ngrads = {}\n"
+                 "for l in range(L, 0, -1):\n    A_prev = X if l == 1 else cache[f'A{l - 1}']\n"
+                 "    grads[f'dW{l}'] = A_prev.T @ dZ\n    grads[f'db{l}'] = dZ.sum(axis=0)\n"
+                 "    if l > 1:\n        dZ = dZ @ params[f'W{l}'].T * (cache[f'Z{l - 1}'] > 0)\n"
+                 "return grads"),
 }
 CELL_TIMEOUT, SUBMISSION_TIMEOUT = 10, 60
 
@@ -91,7 +121,11 @@ def _csv(tmp_path):
         return {row["student_id"]: row for row in csv.DictReader(handle)}
 
 
-@pytest.mark.parametrize("assignment", ["01_dot_product", "02_sigmoid"])
+def test_every_graded_name_of_a_chapter_has_a_realistic_bug():
+    assert {name for a in ASSIGNMENTS for name in CURRICULUM[a]} <= set(BUGS)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_scores_are_exact_for_correct_stub_and_each_bug(assignment, tmp_path):
     correct = _solution_bodies(assignment)
     points = _points(assignment)

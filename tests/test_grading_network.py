@@ -425,18 +425,27 @@ def test_neuron_backward_rejects_wrong_variants(fn, match, hidden):
 
 # ---------------------------------------------------------------- backward
 
-def backward_loop(X, y, params, cache):
-    L = len(params) // 2
-    A_L = cache[f"A{L}"]
-    dZ = (A_L - y.reshape(A_L.shape)) / X.shape[0]
-    grads = {}
-    for l in range(L, 0, -1):
-        A_prev = cache[f"A{l - 1}"] if l > 1 else X
-        grads[f"dW{l}"] = A_prev.T @ dZ
-        grads[f"db{l}"] = np.sum(dZ, axis=0)
-        if l > 1:
-            dZ = (dZ @ params[f"W{l}"].T) * (cache[f"Z{l - 1}"] > 0)
-    return grads
+def _backward(output_slope=lambda A_L: 1.0, bias_axis=0, relu_derivative=True,
+              back_through=lambda W: W.T):
+    """A student's backward loop; each argument switches one step to a known mistake."""
+    def backward(X, y, params, cache):
+        L = len(params) // 2
+        A_L = cache[f"A{L}"]
+        dZ = (A_L - y.reshape(A_L.shape)) * output_slope(A_L) / X.shape[0]
+        grads = {}
+        for l in range(L, 0, -1):
+            A_prev = cache[f"A{l - 1}"] if l > 1 else X
+            grads[f"dW{l}"] = A_prev.T @ dZ
+            grads[f"db{l}"] = np.sum(dZ, axis=bias_axis)
+            if l > 1:
+                dZ = dZ @ back_through(params[f"W{l}"])
+                if relu_derivative:
+                    dZ = dZ * (cache[f"Z{l - 1}"] > 0)
+        return grads
+    return backward
+
+
+backward_loop = _backward()
 
 
 def backward_mean_and_where(X, y, params, cache):
@@ -469,50 +478,18 @@ def backward_transposed(X, y, params, cache):
             for k, v in backward_loop(X, y, params, cache).items()}
 
 
-def backward_bias_axis(X, y, params, cache):
-    L = len(params) // 2
-    A_L = cache[f"A{L}"]
-    dZ = (A_L - y.reshape(A_L.shape)) / X.shape[0]
-    grads = {}
-    for l in range(L, 0, -1):
-        A_prev = cache[f"A{l - 1}"] if l > 1 else X
-        grads[f"dW{l}"] = A_prev.T @ dZ
-        grads[f"db{l}"] = np.sum(dZ, axis=1)
-        if l > 1:
-            dZ = (dZ @ params[f"W{l}"].T) * (cache[f"Z{l - 1}"] > 0)
-    return grads
-
-
-def backward_no_relu_derivative(X, y, params, cache):
-    L = len(params) // 2
-    A_L = cache[f"A{L}"]
-    dZ = (A_L - y.reshape(A_L.shape)) / X.shape[0]
-    grads = {}
-    for l in range(L, 0, -1):
-        A_prev = cache[f"A{l - 1}"] if l > 1 else X
-        grads[f"dW{l}"] = A_prev.T @ dZ
-        grads[f"db{l}"] = np.sum(dZ, axis=0)
-        if l > 1:
-            dZ = dZ @ params[f"W{l}"].T
-    return grads
-
-
-def backward_extra_sigmoid_derivative(X, y, params, cache):
-    L = len(params) // 2
-    A_L = cache[f"A{L}"]
-    dZ = (A_L - y.reshape(A_L.shape)) * A_L * (1 - A_L) / X.shape[0]
-    grads = {}
-    for l in range(L, 0, -1):
-        A_prev = cache[f"A{l - 1}"] if l > 1 else X
-        grads[f"dW{l}"] = A_prev.T @ dZ
-        grads[f"db{l}"] = np.sum(dZ, axis=0)
-        if l > 1:
-            dZ = (dZ @ params[f"W{l}"].T) * (cache[f"Z{l - 1}"] > 0)
-    return grads
+backward_bias_axis = _backward(bias_axis=1)
+backward_no_relu_derivative = _backward(relu_derivative=False)
+backward_extra_sigmoid_derivative = _backward(output_slope=lambda A_L: A_L * (1 - A_L))
 
 
 def backward_sign(X, y, params, cache):
     return {k: -v for k, v in backward_loop(X, y, params, cache).items()}
+
+
+backward_through_W = _backward(back_through=lambda W: W)     # crashes unless W is square
+backward_through_square_W = _backward(                         # runs, and is wrong
+    back_through=lambda W: W if W.shape[0] == W.shape[1] else W.T)
 
 
 def backward_last_layer_only(X, y, params, cache):
@@ -553,9 +530,13 @@ def backward_unreshaped_y(X, y, params, cache):
     (backward_unreshaped_y, r"^backward\(array \(6, 13\), array \(6,\), .*\) raised ValueError: "
                             r"matmul: .*\. Likely bug: y of shape \(n,\) minus yhat of shape "
                             r"\(n, 1\) broadcasts to an \(n, n\) grid"),
+    (backward_through_W, r"^backward\(array \(6, 13\), .*\) raised ValueError: matmul: .*\. "
+                         r"Likely bug: a matrix product has its operands the wrong way round\. "
+                         r".*dA_prev = dZ @ W\.T"),
+    (backward_through_square_W, r"^backward\(array \(8, 5\), .*\['dW1'\] is wrong .*Likely bug: "
+                                r"the error is sent back through W instead of its transpose"),
 ], ids=["sum", "transposed", "bias-axis", "no-relu-derivative", "extra-sigmoid", "sign",
-        "missing-keys",
-        "unreshaped-y"])
+        "missing-keys", "unreshaped-y", "through-W", "through-square-W"])
 def test_backward_rejects_wrong_variants(fn, match, hidden):
     wrong(checks.check_backward, fn, lambda *a: ref.backward(*a)["dW1"], hidden, match)
 

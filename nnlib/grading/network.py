@@ -389,8 +389,12 @@ def check_neuron_backward(neuron_backward, hidden=False):
 # ---------------------------------------------------------------- backward
 
 def _backward_variant(X, y, params, cache, mean=True, relu_deriv=True, extra_sigmoid=False,
-                      bias_axis=0):
-    """The reference backward pass with one known mistake switched on."""
+                      bias_axis=0, back_through_W=False):
+    """The reference backward pass with one known mistake switched on.
+
+    ``back_through_W`` sends the error back through W instead of W.T wherever W
+    is square (elsewhere that mistake crashes, and the crash gets its own message).
+    """
     X = np.asarray(X, float)
     num_layers = _layer_count(params)
     out = cache[f"A{num_layers}"]
@@ -404,7 +408,8 @@ def _backward_variant(X, y, params, cache, mean=True, relu_deriv=True, extra_sig
         grads[f"dW{layer}"] = A_prev.T @ dZ
         grads[f"db{layer}"] = dZ.sum(axis=bias_axis)
         if layer > 1:
-            dZ = dZ @ params[f"W{layer}"].T
+            W = params[f"W{layer}"]
+            dZ = dZ @ (W if back_through_W and W.shape[0] == W.shape[1] else W.T)
             if relu_deriv:
                 dZ = dZ * (cache[f"Z{layer - 1}"] > 0)
     return grads
@@ -423,6 +428,7 @@ def _backward_hints(key):
     ]
     if key.startswith("dW"):
         hints.append(Hint("dW is transposed: use A_prev.T @ dZ", lambda e, a: e.T))
+        hints.append(Hint(_BACK_THROUGH_W_TEXT, pick(back_through_W=True)))
     else:
         hints.append(Hint("the bias gradient is reduced over the wrong axis: sum dZ over the "
                           "examples, dZ.sum(axis=0)", pick(bias_axis=1)))
@@ -431,7 +437,8 @@ def _backward_hints(key):
 
 def _backward_cases(hidden):
     rng = case_rng("backward", hidden)
-    shapes = [(6, [13, 8, 1], False), (5, [4, 3, 2, 1], True)]
+    # the third network has square hidden weights, so that dZ @ W runs and must be caught
+    shapes = [(6, [13, 8, 1], False), (5, [4, 3, 2, 1], True), (8, [5, 5, 5, 1], False)]
     if hidden:
         shapes += [(1, [3, 1], False), (16, [13, 16, 8, 1], False), (4, [3, 4, 1], True),
                    (3, [3, 3, 1], False), (5, [4, 1], False)]
@@ -487,25 +494,41 @@ def _backward_shape(call, key, got, want, n, y):
 
 _BROADCAST_TEXT = ("y of shape (n,) minus yhat of shape (n, 1) broadcasts to an (n, n) grid: "
                    "reshape y to a column, y.reshape(-1, 1)")
+_BACK_THROUGH_W_TEXT = ("the error is sent back through W instead of its transpose: "
+                        "dA_prev = dZ @ W.T, shapes (n, d_l) @ (d_l, d_{l-1})")
+_PRODUCT_SHAPES_TEXT = ("a matrix product has its operands the wrong way round. Check each one "
+                        "against the shapes: dW = A_prev.T @ dZ is (d_{l-1}, n) @ (n, d_l), "
+                        "dA_prev = dZ @ W.T is (n, d_l) @ (d_l, d_{l-1})")
+
+
+def _column_y_fixes_it(backward, args):
+    """Does the student's backward give the right gradients once y is a column?"""
+    X, y, params, cache = args
+    try:
+        column = call_student(backward, "backward", (X, y.reshape(-1, 1), params, cache))
+        expected = ref.backward(*args)
+        return isinstance(column, dict) and all(
+            np.allclose(np.asarray(column[k], float), v) for k, v in expected.items())
+    except Exception:   # noqa: BLE001 - any failure means: no diagnosis
+        return False
 
 
 def _call_backward(backward, args):
-    """Call the student's backward; a crash that a column y avoids gets that diagnosis."""
+    """Call the student's backward; a crash in a matrix product gets a diagnosis.
+
+    When a column y avoids the crash, the (n,) - (n, 1) broadcast is named;
+    otherwise a product with its operands the wrong way round.
+    """
     try:
         return call_student(backward, "backward", args)
     except GradingError as error:
-        X, y, params, cache = args
-        if np.ndim(y) != 1 or "not implemented" in str(error) or "in place" in str(error):
+        if "not implemented" in str(error) or "in place" in str(error):
             raise
-        try:
-            column = call_student(backward, "backward", (X, y.reshape(-1, 1), params, cache))
-            expected = ref.backward(*args)
-            ok = isinstance(column, dict) and all(
-                np.allclose(np.asarray(column[k], float), v) for k, v in expected.items())
-        except Exception:   # noqa: BLE001 - any failure means: no diagnosis
-            ok = False
-        if ok:
-            raise GradingError(f"{str(error).rstrip('.')}. Likely bug: {_BROADCAST_TEXT}.") from None
+        text = str(error).rstrip(".")
+        if np.ndim(args[1]) == 1 and _column_y_fixes_it(backward, args):
+            raise GradingError(f"{text}. Likely bug: {_BROADCAST_TEXT}.") from None
+        if "matmul" in text or "not aligned" in text:
+            raise GradingError(f"{text}. Likely bug: {_PRODUCT_SHAPES_TEXT}.") from None
         raise
 
 
