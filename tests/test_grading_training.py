@@ -110,8 +110,17 @@ def predict_logit(X, params):
     return (_forward(X, params)[1] >= 0).reshape(-1)
 
 
+def predict_strict(X, params):
+    return (_forward(X, params)[0] > 0.5).astype(int).ravel()
+
+
+def predict_round(X, params):                      # np.round takes 0.5 to 0, as the article's
+    return np.round(_forward(X, params)[0]).ravel()
+
+
 @HIDDEN
-@pytest.mark.parametrize("fn", [predict_astype, predict_where, predict_logit])
+@pytest.mark.parametrize("fn", [predict_astype, predict_where, predict_logit, predict_strict,
+                                predict_round])
 def test_predict_accepts_correct_variants(fn, hidden, capsys):
     passes(checks.check_predict, fn, hidden, capsys, "predict")
 
@@ -128,10 +137,6 @@ def predict_column(X, params):
     return (_forward(X, params)[0] >= 0.5).astype(int)
 
 
-def predict_strict(X, params):
-    return (_forward(X, params)[0] > 0.5).astype(int).ravel()
-
-
 def predict_thresholds_z(X, params):
     return (_forward(X, params)[1] >= 0.5).astype(int).ravel()
 
@@ -141,7 +146,6 @@ def predict_thresholds_z(X, params):
     (predict_flipped, "threshold is on the wrong side"),
     (predict_probabilities, "you return the probabilities"),
     (predict_column, r"returned shape \(\d+, 1\), expected shape \(\d+,\)\. You kept an extra axis"),
-    (predict_strict, r"exactly 0\.5 predict 1"),
     (predict_thresholds_z, "threshold the pre-activation Z"),
 ])
 def test_predict_diagnoses_mistakes(fn, match, hidden):
