@@ -156,7 +156,10 @@ def _either_label_at_one_half(got, expected, probabilities):
     ``>= 0.5``, ``> 0.5`` and ``np.round`` (which rounds 0.5 to 0) are all correct
     readings of "threshold at 0.5" there.
     """
-    got = np.asarray(got)
+    try:
+        got = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):     # not numbers: compare() says what is wrong
+        return expected
     tie = probabilities.reshape(expected.shape) == 0.5
     if got.shape != expected.shape or not tie.any():
         return expected
