@@ -59,6 +59,15 @@ BUGS = {
                  "    grads[f'dW{l}'] = A_prev.T @ dZ\n    grads[f'db{l}'] = dZ.sum(axis=0)\n"
                  "    if l > 1:\n        dZ = dZ @ params[f'W{l}'].T * (cache[f'Z{l - 1}'] > 0)\n"
                  "return grads"),
+    "sgd_step": "return {key: p - lr * grads[key] for key, p in params.items()}",
+    "momentum_step": ("for key in params:\n    velocity[key] = beta * velocity[key] + (1 - beta) * grads[key]\n"
+                      "    params[key] -= lr * velocity[key]\nreturn params, velocity"),
+    "adam_step": ("if not state:\n    state.update(m={k: 0.0 for k in params}, v={k: 0.0 for k in params}, t=0)\n"
+                  "state['t'] += 1\nfor k in params:\n"
+                  "    state['m'][k] = beta1 * state['m'][k] + (1 - beta1) * grads[k]\n"
+                  "    state['v'][k] = beta2 * state['v'][k] + (1 - beta2) * grads[k] ** 2\n"
+                  "    params[k] -= lr * state['m'][k] / (np.sqrt(state['v'][k]) + eps)\n"
+                  "return params, state"),
 }
 CELL_TIMEOUT, SUBMISSION_TIMEOUT = 10, 60
 

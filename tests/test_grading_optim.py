@@ -28,7 +28,7 @@ def sgd_new_dict(params, grads, lr):
 
 
 @HIDDEN
-@pytest.mark.parametrize("fn", [sgd_in_place, sgd_in_place_returning, sgd_new_dict])
+@pytest.mark.parametrize("fn", [sgd_in_place, sgd_in_place_returning])
 def test_sgd_accepts_correct_variants(fn, hidden, capsys):
     passes(checks.check_sgd_step, fn, hidden, capsys, "sgd_step")
 
@@ -57,6 +57,7 @@ def sgd_drops_key(params, grads, lr):
     (sgd_lr_twice, "learning rate is applied twice"),
     (sgd_no_lr, "learning rate is missing"),
     (sgd_drops_key, r"params\['b1?'\] is missing"),
+    (sgd_new_dict, "leaves the caller's params dict unchanged"),
 ])
 def test_sgd_diagnoses_mistakes(fn, match, hidden):
     failure(checks.check_sgd_step, fn, hidden, match)
@@ -83,9 +84,16 @@ def momentum_new_dicts(params, grads, velocity, lr, beta=0.9):
 
 
 @HIDDEN
-@pytest.mark.parametrize("fn", [momentum_pytorch, momentum_cs231n, momentum_new_dicts])
+@pytest.mark.parametrize("fn", [momentum_pytorch, momentum_cs231n])
 def test_momentum_accepts_correct_variants(fn, hidden, capsys):
     passes(checks.check_momentum_step, fn, hidden, capsys, "momentum_step")
+
+
+def momentum_new_velocity(params, grads, velocity, lr, beta=0.9):
+    velocity = {k: beta * velocity[k] + grads[k] for k in params}
+    for key in params:
+        params[key] -= lr * velocity[key]
+    return params, velocity
 
 
 def momentum_ascent(params, grads, velocity, lr, beta=0.9):
@@ -128,6 +136,8 @@ def momentum_returns_velocity_only(params, grads, velocity, lr, beta=0.9):
     (momentum_dampened, r"damp the gradient with \(1 - beta\)"),
     (momentum_lr_twice, "learning rate is applied twice"),
     (momentum_returns_velocity_only, r"returned a (ndarray|float); it should update params"),
+    (momentum_new_dicts, "leaves the caller's params dict unchanged"),
+    (momentum_new_velocity, "returns a new state dict but leaves the caller's one unchanged"),
 ])
 def test_momentum_diagnoses_mistakes(fn, match, hidden):
     failure(checks.check_momentum_step, fn, hidden, match)
@@ -178,9 +188,15 @@ def adam_functional(params, grads, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
 
 
 @HIDDEN
-@pytest.mark.parametrize("fn", [adam_in_place, adam_returns, adam_functional])
+@pytest.mark.parametrize("fn", [adam_in_place, adam_returns])
 def test_adam_accepts_correct_variants(fn, hidden, capsys):
     passes(checks.check_adam_step, fn, hidden, capsys, "adam_step")
+
+
+def adam_rebinds_state(params, grads, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    if not state:
+        state = {}
+    return _adam(params, grads, state, lr, beta1, beta2, eps)
 
 
 def _wrong(**mistake):
@@ -201,6 +217,8 @@ def adam_no_lr(params, grads, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
     (_wrong(swap=True), "beta1 and beta2 are swapped"),
     (_wrong(inside=True), "eps is inside the square root"),
     (adam_no_lr, "learning rate is missing"),
+    (adam_functional, "leaves the caller's params dict unchanged"),
+    (adam_rebinds_state, "returns a new state dict but leaves the caller's one empty"),
 ])
 def test_adam_diagnoses_mistakes(fn, match, hidden):
     failure(checks.check_adam_step, fn, hidden, match)

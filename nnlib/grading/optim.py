@@ -1,7 +1,8 @@
 """Checks for chapter 6 (06_optimizer): sgd_step, momentum_step and adam_step.
 
-Every step may update ``params`` in place (returning it or None) or return new
-dicts; momentum and Adam may return ``(params, state)``. Only the parameter
+Every step must update the caller's ``params`` dict (arrays in place, or entries
+replaced) and its state dict, as the chapter documents; returning them too is
+expected but not required. Only the parameter
 trajectory is compared, so both momentum conventions (v = beta v + g;
 p -= lr v and v = beta v - lr g; p += v) pass.
 """
@@ -34,36 +35,59 @@ def _call_step(fn, name, args):
     return result, box["args"]
 
 
-def _outputs(result, given, call, with_state, original):
-    """(params, state) after one student step: the returned dicts, else the mutated inputs."""
+def _caller_dicts(result, given, call, with_state, original):
+    """(params, state, problem) after one student step: the returned dicts, else the inputs.
+
+    The text documents that a step updates the dicts it is given (and returns
+    them): a caller that ignores the return value must see the new values.
+    ``problem`` says so when a step builds new dicts and leaves the caller's
+    unchanged; it is raised once the values of every step have been compared,
+    so a wrong update is named first.
+    """
     params, state = given[0], (given[2] if with_state else None)
-    if result is None:
-        if _same_value(given[0], original):
-            raise GradingError(f"{call} returned None. Did you forget the `return` statement?")
-        return params, state
+    returned_params, returned_state = result, None
     if isinstance(result, tuple) and len(result) in (1, 2):
         if len(result) == 2 and with_state:
             if not isinstance(result[1], dict):
                 raise GradingError(f"{call} returned a tuple whose second entry is a "
                                    f"{type(result[1]).__name__}; it should be the state dict.")
-            state = result[1]
-        result = result[0]
-    if not isinstance(result, dict):
-        raise GradingError(f"{call} returned a {type(result).__name__}; it should update params "
-                           "in place or return the updated params dict.")
-    return result, state
+            returned_state = result[1]
+        returned_params = result[0]
+    if returned_params is not None and not isinstance(returned_params, dict):
+        raise GradingError(f"{call} returned a {type(returned_params).__name__}; it should update "
+                           "params in place and return it.")
+    unchanged = _same_value(params, original)
+    if returned_params is None and unchanged:
+        raise GradingError(f"{call} returned None and left params unchanged. Did you forget to "
+                           "update params[key]?")
+    problem = None
+    if with_state and returned_state is not None and returned_state is not state and (
+            not _same_value(returned_state, state)):
+        problem = (f"{call} returns a new state dict but leaves the caller's one "
+                   f"{'empty' if not state else 'unchanged'}; the caller keeps that dict "
+                   "between steps, so store the new values in it (state[key] = ...) "
+                   "instead of building another dict.")
+        state = returned_state
+    if returned_params is not None and returned_params is not params and unchanged and (
+            not _same_value(returned_params, params)):
+        problem = (f"{call} returns new parameters but leaves the caller's params dict "
+                   "unchanged. Update the dict you are given, params[key] = params[key] "
+                   "- ... (or params[key] -= ...), and return it.")
+    return (params if returned_params is None else returned_params), state, problem
 
 
 def _params(rng, hidden, tiny=False):
-    shapes = [{"W1": (3, 4), "b1": (4,), "W2": (4, 1), "b2": (1,)}, {"w": (6,), "b": (1,)}]
+    # None: a plain float, like the bias of chapter 7's single neuron
+    shapes = [{"W1": (3, 4), "b1": (4,), "W2": (4, 1), "b2": (1,)}, {"w": (6,), "b": None}]
     if hidden:
         shapes += [{"W": (1, 1)}, {"W1": (5, 2), "b1": (2,), "W2": (2, 3), "b2": (3,)}]
+    draw = lambda s: float(rng.normal()) if s is None else rng.normal(size=s)
     out = []
     for i, spec in enumerate(shapes):
-        params = {k: rng.normal(size=s) for k, s in spec.items()}
+        params = {k: draw(s) for k, s in spec.items()}
         grads_seq = []
         for _ in range(4):
-            g = {k: rng.normal(size=s) for k, s in spec.items()}
+            g = {k: draw(s) for k, s in spec.items()}
             if tiny and i == 0:
                 g["b1"] = g["b1"] * 1e-4  # eps inside or outside the sqrt matters here
             grads_seq.append(g)
@@ -78,11 +102,12 @@ def _run(name, fn, cases, reference, variants, with_state, init_state):
         mine, state = copy.deepcopy(params), init_state(params)
         ref_params, ref_state = copy.deepcopy(params), init_state(params)
         wrong = [(text, copy.deepcopy(params), init_state(params), sim) for text, sim in variants]
+        pending = None      # a step that leaves the caller's dicts unchanged, said last
         for step, grads in enumerate(grads_seq, start=1):
             args = (mine, grads, state) + extra if with_state else (mine, grads) + extra
             call = describe_call(name, args)
             result, given = _call_step(fn, name, args)
-            got, new_state = _outputs(result, given, call, with_state, mine)
+            got, new_state, problem = _caller_dicts(result, given, call, with_state, mine)
             out = reference(ref_params, copy.deepcopy(grads), ref_state, *extra)
             for text, p, s, sim in wrong:
                 with np.errstate(all="ignore"):
@@ -100,7 +125,10 @@ def _run(name, fn, cases, reference, variants, with_state, init_state):
                                        "steps from 1, increase t before correcting.")
                 compare(name, where, value, out[key], rtol=1e-6, atol=1e-9, hints=hints,
                         args=args)
-            mine, state = copy.deepcopy(got), new_state
+            pending = pending or problem
+            mine, state = copy.deepcopy(got), copy.deepcopy(new_state)
+        if pending:
+            raise GradingError(pending)
     passed(name, len(cases))
 
 
