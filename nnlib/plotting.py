@@ -1,4 +1,5 @@
-"""Figures of the course: loss curves, 2-D decision boundaries and autograd expression graphs.
+"""Figures of the course: loss curves, 2-D decision boundaries, confusion matrices and autograd
+expression graphs.
 
 matplotlib only (no graphviz), so everything also renders headless with the
 Agg backend. Every function draws into ``ax`` (a new figure when None) and
@@ -61,6 +62,43 @@ def plot_decision_boundary(predict_fn, X, y, ax=None, resolution=200, margin=0.5
                s=18, edgecolors="k", linewidths=0.4)
     ax.set_xlim(xs[0], xs[-1])
     ax.set_ylim(ys[0], ys[-1])
+    return ax
+
+
+def plot_confusion_matrix(y_true, y_pred, class_names=None, ax=None, title="Confusion matrix"):
+    """Counts of (true class, predicted class) pairs as a grid, one row per true class.
+
+    y_true and y_pred hold integer class labels 0..k-1 with shape (n,) or (n, 1);
+    ``class_names`` (k strings) label the axes. Returns the Axes; the counts, a
+    (k, k) int array, are in ``ax.confusion_counts``.
+    """
+    y_true = np.asarray(y_true).ravel()
+    y_pred = np.asarray(y_pred).ravel()
+    if y_true.shape != y_pred.shape or y_true.size == 0:
+        raise ValueError(f"y_true has {y_true.size} labels and y_pred {y_pred.size}; "
+                         "need the same, non-zero number")
+    if not all(np.array_equal(v, np.round(v)) and v.min() >= 0 for v in (y_true, y_pred)):
+        raise ValueError("labels must be non-negative integers (class numbers 0, 1, ...)")
+    y_true, y_pred = y_true.astype(np.int64), y_pred.astype(np.int64)
+    k = int(max(y_true.max(), y_pred.max())) + 1
+    if class_names is not None:
+        if len(class_names) < k:
+            raise ValueError(f"{len(class_names)} class names for {k} classes")
+        k = len(class_names)
+    counts = np.zeros((k, k), dtype=np.int64)
+    np.add.at(counts, (y_true, y_pred), 1)
+    names = list(class_names) if class_names is not None else [str(c) for c in range(k)]
+    ax = _axes(ax, (1.2 + 0.6 * k, 1.0 + 0.6 * k))
+    ax.imshow(counts, cmap="Blues")
+    for (row, col), count in np.ndenumerate(counts):
+        ax.text(col, row, str(count), ha="center", va="center",
+                color="white" if count > counts.max() / 2 else "black")
+    ax.set_xticks(range(k), names)
+    ax.set_yticks(range(k), names, rotation=90, va="center")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    ax.confusion_counts = counts
     return ax
 
 

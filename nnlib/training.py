@@ -90,14 +90,15 @@ def train_sgd(X_train, y_train, X_test, y_test, lr=0.1, iterations=1000, seed=0)
     return params, train_losses, test_losses
 
 
-def fit(X, y, layer_sizes, lr, epochs, batch_size, seed=0):
+def fit(X, y, layer_sizes, lr, epochs, batch_size, seed=0, progress=True):
     """Mini-batch gradient descent on the network of chapters 4-5 -> (params, losses).
 
     X (n, d), 0/1 labels y (n,) or (n, 1); ``layer_sizes`` starts with d. Parameters
     come from init_params(layer_sizes, seed) and batches are shuffled with
     np.random.default_rng(seed). ``losses[e]`` is the mean binary
     cross-entropy over all training examples seen in epoch e (each batch's
-    loss measured before its update).
+    loss measured before its update). A tqdm progress bar over the epochs shows
+    the latest loss; ``progress=False`` keeps training silent.
     """
     X = as_float_array(X, "X", ndim=2)
     y = as_float_array(y, "y")
@@ -110,14 +111,20 @@ def fit(X, y, layer_sizes, lr, epochs, batch_size, seed=0):
         raise ValueError(f"X has shape {X.shape} but layer_sizes {list(layer_sizes)} starts with "
                          f"{params['W1'].shape[0]}; layer_sizes[0] must equal X.shape[1]")
     rng = np.random.default_rng(seed)
+    epoch_numbers = range(epochs)
+    if progress:
+        from tqdm import tqdm      # imported when used, so importing nnlib stays quick
+        epoch_numbers = tqdm(epoch_numbers, desc="fit", unit="epoch")
     losses = []
-    for _ in range(epochs):
+    for _ in epoch_numbers:
         total = 0.0
         for X_batch, y_batch in iterate_minibatches(X, y, batch_size, rng):
             yhat, cache = forward(X_batch, params)
             total += binary_cross_entropy(y_batch, yhat) * X_batch.shape[0]
             sgd_step(params, backward(X_batch, y_batch, params, cache), lr)
         losses.append(total / X.shape[0])
+        if progress:
+            epoch_numbers.set_postfix(loss=f"{losses[-1]:.4f}", refresh=False)
     return params, losses
 
 

@@ -68,6 +68,29 @@ BUGS = {
                   "    state['v'][k] = beta2 * state['v'][k] + (1 - beta2) * grads[k] ** 2\n"
                   "    params[k] -= lr * state['m'][k] / (np.sqrt(state['v'][k]) + eps)\n"
                   "return params, state"),
+    "iterate_minibatches": ("order = rng.permutation(len(X))\n"
+                            "return [(X[order[s:s + batch_size]], y[order[s:s + batch_size]])\n"
+                            "        for s in range(0, len(X) - batch_size + 1, batch_size)]"),
+    "train_sgd": ("rng = np.random.default_rng(seed)\nw = rng.standard_normal(X_train.shape[1])\n"
+                  "b = float(rng.standard_normal())\ntrain_losses, test_losses = [], []\n"
+                  "for _ in range(iterations):\n    i = rng.integers(len(X_train))\n"
+                  "    pred = float(nnlib.sigmoid(X_train[i] @ w + b))\n"
+                  "    train_losses.append((pred - y_train[i]) ** 2)\n"
+                  "    dz = 2 * (pred - y_train[i]) * pred * (1 - pred)\n"
+                  "    w, b = w - lr * dz * X_train[i], b - lr * dz\n"
+                  "    test_pred = nnlib.sigmoid(X_test @ w + b)\n"
+                  "    test_losses.append(float(np.mean((test_pred - y_test) ** 2)))\n"
+                  "return {'w': w, 'b': b}, train_losses, test_losses"),
+    "fit": ("params = nnlib.init_params(layer_sizes, seed)\nrng = np.random.default_rng(seed)\n"
+            "losses = []\nfor _ in range(epochs):\n"
+            "    for X_batch, y_batch in nnlib.iterate_minibatches(X, y, batch_size, rng):\n"
+            "        yhat, cache = nnlib.forward(X_batch, params)\n"
+            "        losses.append(nnlib.binary_cross_entropy(y_batch, yhat))\n"
+            "        grads = nnlib.backward(X_batch, y_batch, params, cache)\n"
+            "        for key in params:\n            params[key] -= lr * grads['d' + key]\n"
+            "return params, losses"),
+    "predict": "return nnlib.forward(X, params)[0].ravel()",
+    "accuracy": "return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))",
 }
 CELL_TIMEOUT, SUBMISSION_TIMEOUT = 10, 60
 

@@ -464,10 +464,40 @@ def fit_legacy_shuffle(X, y, layer_sizes, lr, epochs, batch_size, seed=0):
     return params, losses
 
 
+def fit_with_progress_bar(X, y, layer_sizes, lr, epochs, batch_size, seed=0, progress=True):
+    from tqdm import tqdm
+    params = nnlib.init_params(layer_sizes, seed)
+    rng = np.random.default_rng(seed)
+    losses = []
+    for _ in tqdm(range(epochs), disable=not progress):
+        total = 0.0
+        for X_batch, y_batch in nnlib.iterate_minibatches(X, y, batch_size, rng):
+            yhat, cache = nnlib.forward(X_batch, params)
+            total += nnlib.binary_cross_entropy(y_batch, yhat) * len(X_batch)
+            nnlib.sgd_step(params, nnlib.backward(X_batch, y_batch, params, cache), lr)
+        losses.append(total / len(X))
+    return params, losses
+
+
 @HIDDEN
-@pytest.mark.parametrize("fn", [fit_with_nnlib_parts, fit_own_math, fit_legacy_shuffle])
+@pytest.mark.parametrize("fn", [fit_with_nnlib_parts, fit_own_math, fit_legacy_shuffle,
+                                fit_with_progress_bar])
 def test_fit_accepts_correct_variants(fn, hidden, capsys):
     passes(checks.check_fit, fn, hidden, capsys, "fit")
+
+
+def test_fit_check_keeps_a_progress_bar_quiet(capsys):
+    checks.check_fit(fit_with_progress_bar)
+    assert capsys.readouterr().err == ""
+
+
+def test_fit_must_reach_the_chapters_accuracy_on_breast_cancer():
+    def fit_that_barely_trains(X, y, layer_sizes, lr, epochs, batch_size, seed=0):
+        return fit_with_nnlib_parts(X, y, layer_sizes, lr * 1e-4, epochs, batch_size, seed)
+    with pytest.raises(AssertionError, match=r"classifies [\d.]+% of the test rows correctly; "
+                                             r"it should reach at least 95%"):
+        checks._check_breast_cancer(fit_that_barely_trains)
+    checks._check_breast_cancer(fit_with_nnlib_parts)
 
 
 def _fit_with(init="nnlib", fixed_lr=None, sign=-1.0, summed=False, extra_epoch=False,

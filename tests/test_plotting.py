@@ -9,7 +9,12 @@ import pytest  # noqa: E402
 from matplotlib.patches import FancyBboxPatch  # noqa: E402
 
 from nnlib.autograd import Value  # noqa: E402
-from nnlib.plotting import draw_graph, plot_decision_boundary, plot_loss  # noqa: E402
+from nnlib.plotting import (  # noqa: E402
+    draw_graph,
+    plot_confusion_matrix,
+    plot_decision_boundary,
+    plot_loss,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -99,3 +104,21 @@ def test_draw_graph_of_a_single_value():
     ax = draw_graph(Value(1.5))
     assert len([p for p in ax.patches if isinstance(p, FancyBboxPatch)]) == 1
     assert "data 1.5" in ax.texts[0].get_text()
+
+
+def test_plot_confusion_matrix_counts_each_pair():
+    ax = plot_confusion_matrix([0, 0, 1, 1, 1, 2], np.array([[0], [1], [1], [1], [0], [2]]))
+    np.testing.assert_array_equal(ax.confusion_counts, [[1, 1, 0], [1, 2, 0], [0, 0, 1]])
+    assert sorted(t.get_text() for t in ax.texts) == sorted("110120001")
+    ax = plot_confusion_matrix([1, 1], [1, 1], class_names=["benign", "malignant"])
+    np.testing.assert_array_equal(ax.confusion_counts, [[0, 0], [0, 2]])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["benign", "malignant"]
+
+
+def test_plot_confusion_matrix_names_bad_input():
+    with pytest.raises(ValueError, match="y_true has 2 labels and y_pred 3"):
+        plot_confusion_matrix([0, 1], [0, 1, 1])
+    with pytest.raises(ValueError, match="non-negative integers"):
+        plot_confusion_matrix([0, 1], [0.4, 1])
+    with pytest.raises(ValueError, match="1 class names for 2 classes"):
+        plot_confusion_matrix([0, 1], [0, 1], class_names=["a"])

@@ -110,6 +110,16 @@ def test_fit_matches_manual_loop_and_reports_epoch_means():
         np.testing.assert_allclose(params[key], expected_params[key], rtol=1e-12)
 
 
+def test_fit_shows_a_progress_bar_unless_asked_not_to(capsys):
+    X, y = make_moons(40, noise=0.1, seed=1)
+    loud = fit(X, y, [2, 4, 1], lr=0.5, epochs=3, batch_size=16, seed=2)
+    bar = capsys.readouterr().err
+    assert "fit" in bar and "3/3" in bar and f"loss={loud[1][-1]:.4f}" in bar, bar
+    quiet = fit(X, y, [2, 4, 1], lr=0.5, epochs=3, batch_size=16, seed=2, progress=False)
+    assert capsys.readouterr() == ("", "")
+    assert quiet[1] == loud[1]
+
+
 def test_fit_learns_moons():
     X, y = make_moons(200, noise=0.1, seed=0)
     params, losses = fit(X, y, [2, 16, 1], lr=0.5, epochs=150, batch_size=32, seed=0)

@@ -58,8 +58,7 @@ def _caller_dicts(result, given, call, with_state, original):
                            "params in place and return it.")
     unchanged = _same_value(params, original)
     if returned_params is None and unchanged:
-        raise GradingError(f"{call} returned None and left params unchanged. Did you forget to "
-                           "update params[key]?")
+        raise GradingError(f"{call} returned None. Did you forget the `return` statement?")
     problem = None
     if with_state and returned_state is not None and returned_state is not state and (
             not _same_value(returned_state, state)):

@@ -9,6 +9,8 @@ updates where the randomness cannot matter (lr=0; a training set of one row;
 full-batch epochs; the first-order effect of an epoch with a tiny lr) and that
 training learns an easy problem.
 """
+import inspect
+
 import numpy as np
 
 from nnlib import losses as ref_losses
@@ -605,16 +607,27 @@ def _fit_call_text(X, y, sizes, lr, epochs, batch_size, seed):
             f"epochs={epochs}, batch_size={batch_size}, seed={seed})")
 
 
+def _quiet(fn):
+    """progress=False for a fit that takes the chapter's optional progress argument."""
+    try:
+        parameters = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {"progress": False} if "progress" in parameters else {}
+
+
 def _call_fit(fn, args, call):
     """Call the student's fit; a crash that a column y avoids gets that diagnosis."""
+    quiet = _quiet(fn)
     try:
-        return call_student(fn, FIT, args, call=call)
+        return call_student(fn, FIT, args, quiet, call=call)
     except GradingError as error:
         y = args[1]
         if np.ndim(y) != 1 or f"{call} raised " not in str(error):
             raise
         try:
-            call_student(fn, FIT, (args[0], y.reshape(-1, 1)) + tuple(args[2:]), call=call)
+            call_student(fn, FIT, (args[0], y.reshape(-1, 1)) + tuple(args[2:]), quiet,
+                         call=call)
         except GradingError:
             raise error from None
         raise GradingError(f"{str(error).rstrip('.')}. Likely bug: {_BROADCAST}.") from None
@@ -859,6 +872,29 @@ def _check_learning_fit(fn, rng, seed):
                            "layer, X and y batches from the same rows).")
 
 
+#: the chapter's run on the breast-cancer split and the test accuracy it must reach
+BREAST_CANCER_RUN = {"layer_sizes": [30, 16, 1], "lr": 0.1, "epochs": 30, "batch_size": 32,
+                     "seed": 0}
+BREAST_CANCER_ACCURACY = 0.95
+
+
+def _check_breast_cancer(fn):
+    """The chapter's run on the real data reaches the accuracy the text promises."""
+    from nnlib.datasets import load_and_split       # scikit-learn loads only when needed
+
+    X_train, X_test, y_train, y_test = load_and_split()
+    run = _FitRun(fn, X_train, y_train, *BREAST_CANCER_RUN.values())
+    labels = (ref_network.forward(X_test, run.params)[0].ravel() >= 0.5).astype(float)
+    test_accuracy = float(np.mean(labels == y_test))
+    if test_accuracy < BREAST_CANCER_ACCURACY:
+        raise GradingError(f"{run.call}: on the breast-cancer split the trained network "
+                           f"classifies {test_accuracy:.1%} of the test rows correctly; it "
+                           f"should reach at least {BREAST_CANCER_ACCURACY:.0%}. Likely bug: "
+                           "training stops early or does not follow the batch gradients (one "
+                           "update per batch, every epoch, params[key] -= lr * grads['d' + "
+                           "key]).")
+
+
 def check_fit(fit, hidden=False):
     """fit(X, y, layer_sizes, lr, epochs, batch_size, seed=0) -> (params, losses)."""
     ensure_student_function(fit, FIT)
@@ -878,4 +914,5 @@ def check_fit(fit, hidden=False):
         y = y.reshape(-1, 1) if column else y
         _check_epoch_sum(fit, X, y, sizes, epochs, batch_size, seed)
     _check_learning_fit(fit, rng, 7 if hidden else 1)
-    passed(FIT, len(full) + len(epochs_sum) + 1)
+    _check_breast_cancer(fit)
+    passed(FIT, len(full) + len(epochs_sum) + 2)
