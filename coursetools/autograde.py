@@ -22,10 +22,10 @@ from pathlib import Path
 import nbformat
 import psutil
 
-from coursetools.generate import nbgrader
 
 STUDENT_ID = re.compile(r"[^A-Za-z0-9_.@-]+")
 IGNORED = {"__MACOSX", ".ipynb_checkpoints"}
+COURSE_STEP_TIMEOUT = 600   # seconds for generating the assignment or the feedback pages
 
 
 @dataclass
@@ -171,10 +171,23 @@ def prepare_course(repo, assignment, workdir, cell_timeout):
         f"c.Execute.timeout = {int(cell_timeout)}\n"
     )
     (workdir / "nbgrader_config.py").write_text(config, encoding="utf-8")
-    result = nbgrader(["generate_assignment", assignment, "--force"], cwd=workdir)
-    if result.returncode != 0:
-        raise RuntimeError(f"nbgrader could not generate {assignment}:\n{result.stdout}")
+    _course_step(["generate_assignment", assignment, "--force"], workdir,
+                 f"nbgrader could not generate {assignment}")
     return workdir
+
+
+def _course_step(args, workdir, failure):
+    """Run an nbgrader step of the instructor's (not a student's) in a preloaded process.
+
+    Raises RuntimeError(``failure`` and nbgrader's output) when it does not succeed.
+    """
+    logs = Path(workdir) / "logs"
+    logs.mkdir(exist_ok=True)
+    log_path = logs / f"course-{args[0]}.log"
+    code = _run_killing_everything(args, cwd=workdir, timeout=COURSE_STEP_TIMEOUT, log_path=log_path)
+    if code != 0:
+        output = log_path.read_text(encoding="utf-8", errors="replace") if log_path.is_file() else ""
+        raise RuntimeError(f"{failure}:\n{output}")
 
 
 def _gradebook(workdir):
@@ -308,7 +321,8 @@ def grade_one(workdir, assignment, student, notebook, submission_timeout, integr
         result.reason = f"grading took longer than {submission_timeout} s and was stopped"
     elif code != 0 or not autograded.is_file():
         result.status = "failed"
-        result.reason = _failure_reason(log_path.read_text(encoding="utf-8", errors="replace"))
+        log_text = log_path.read_text(encoding="utf-8", errors="replace") if log_path.is_file() else ""
+        result.reason = _failure_reason(log_text)
     else:
         _read_scores(workdir, assignment, result)
     if result.status == "failed":
@@ -365,15 +379,18 @@ def write_feedback(workdir, assignment, results):
     """HTML feedback per student: nbgrader's (hidden tests removed) or a page saying why not."""
     graded = [r for r in results if r.status == "graded"]
     if graded:
-        nbgrader(["generate_feedback", assignment, "--force"], cwd=workdir)
+        _run_killing_everything(["generate_feedback", assignment, "--force"], cwd=workdir,
+                                timeout=COURSE_STEP_TIMEOUT,
+                                log_path=Path(workdir) / "logs" / "course-generate_feedback.log")
     for r in results:
         folder = Path(workdir) / "feedback" / r.student / assignment
         page = folder / f"{assignment}.html"
         if r.status == "graded" and page.is_file():
             continue
         if r.status == "graded":
-            nbgrader(["generate_feedback", assignment, "--student", r.student, "--force"],
-                     cwd=workdir)
+            _run_killing_everything(["generate_feedback", assignment, "--student", r.student,
+                                     "--force"], cwd=workdir, timeout=COURSE_STEP_TIMEOUT,
+                                    log_path=Path(workdir) / "logs" / f"feedback-{r.student}.log")
             if page.is_file():
                 continue
             r.reason = "nbgrader could not render the feedback page"

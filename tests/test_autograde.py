@@ -173,6 +173,7 @@ def test_scores_are_exact_for_correct_stub_and_each_bug(assignment, tmp_path):
     assert results["untouched"].score == 0 and results["untouched"].status == "graded"
     for name, worth in points.items():
         r = results[f"bug_{name}"]
+        assert r.status == "graded", (name, r.reason)
         assert r.cells[f"test_{name}"] == 0, f"the bug in {name} was not caught"
         assert r.score == total - worth, (name, r.cells)
     rows = _csv(tmp_path)

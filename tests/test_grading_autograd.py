@@ -1004,6 +1004,13 @@ class LastLayerParameters(MLP):
         return self.layers[-1].parameters()
 
 
+class TanhOnTheOutputOnly(MLP):
+    def __init__(self, nin, nouts):
+        sizes = [nin] + list(nouts)
+        self.layers = [Layer(sizes[i], sizes[i + 1], act="relu" if i < len(nouts) - 1 else "tanh")
+                       for i in range(len(nouts))]
+
+
 class HiddenTanh(MLP):
     def __init__(self, nin, nouts):
         super().__init__(nin, nouts, activation="tanh")
@@ -1011,9 +1018,8 @@ class HiddenTanh(MLP):
 
 @HIDDEN
 @pytest.mark.parametrize("cls, match", [
-    (NonlinEverywhere, (r"^MLP: MLP\(3, \[4, 4, 1\]\)\(.*\) returned -?\d.*, which does not "
-                       r"follow from the Values in MLP\(3, \[4, 4, 1\]\)\.parameters\(\)\. Likely "
-                       r"bug: relu is applied to the last layer too")),
+    (TanhOnTheOutputOnly, (r"^MLP: .*Likely bug: your layers apply relu, relu, tanh; the hidden "
+                           r"layers should apply tanh and the last layer nothing \(or tanh too\)\.$")),
     (NoNonlinearity, (r"^MLP: .*Likely bug: no nonlinearity at all: the hidden layers must apply "
                      r"relu")),
     (MissingLayer, (r"^MLP\(3, \[4, 4, 1\]\)\(\[.*\]\) returned a list of 4 Values; its last "
@@ -1023,9 +1029,27 @@ class HiddenTanh(MLP):
                           r"MLP\(3, \[4, 4, 1\]\) has 41 parameters")),
     (HiddenTanh, (r"^MLP: .*Likely bug: the hidden layers apply tanh but this exercise asks for "
                  r"relu \(the last layer stays linear\)")),
-], ids=["nonlin-everywhere", "no-nonlinearity", "missing-layer", "last-layer-only", "tanh"])
+], ids=["tanh-output-only", "no-nonlinearity", "missing-layer", "last-layer-only", "tanh"])
 def test_mlp_rejects_wrong_variants(cls, match, hidden):
-    failure(checks.check_MLP, cls, hidden, match)
+    activation = "tanh" if cls is TanhOnTheOutputOnly else "relu"
+    failure(lambda c, hidden: checks.check_MLP(c, hidden=hidden, activation=activation), cls,
+            hidden, match)
+
+
+class LecturesMLP(MLP):
+    """The lecture's MLP: tanh in every neuron, the output's included."""
+
+    def __init__(self, nin, nouts):
+        sizes = [nin] + list(nouts)
+        self.layers = [Layer(sizes[i], sizes[i + 1], act="tanh") for i in range(len(nouts))]
+
+
+@HIDDEN
+@pytest.mark.parametrize("cls, activation", [(NonlinEverywhere, "relu"), (LecturesMLP, "tanh")],
+                         ids=["relu", "tanh"])
+def test_mlp_may_apply_the_activation_to_its_last_layer_too(cls, activation, hidden, capsys):
+    checks.check_MLP(cls, hidden=hidden, activation=activation)
+    assert "✓ MLP" in capsys.readouterr().out
 
 
 def test_mlp_tanh_check_accepts_keyword(capsys):

@@ -1,6 +1,8 @@
 """Tests for nnlib.grading.core: calling the student's function safely and diagnosing it."""
 import re
 import signal
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -39,6 +41,14 @@ def test_package_exports_one_check_per_graded_name():
 
 
 # ---------------------------------------------------------------- GradingError
+
+def test_importing_the_checks_leaves_heavy_libraries_for_later():
+    """Every test cell imports nnlib.grading: scikit-learn and scipy (~1 s) load only when a check needs them."""
+    loaded = subprocess.run([sys.executable, "-c", "import sys, nnlib.grading; "
+                             "print(sorted(m for m in ('sklearn', 'scipy', 'matplotlib', 'tqdm') "
+                             "if m in sys.modules))"], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
+
 
 def test_grading_error_is_an_assertion_error():
     assert issubclass(GradingError, AssertionError)

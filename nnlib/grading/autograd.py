@@ -647,9 +647,14 @@ _ACTS = {
 class _Net:
     """What a Neuron, Layer or MLP should compute: sizes, activations, output form."""
 
-    def __init__(self, kind, args, sizes, acts, single):
+    def __init__(self, kind, args, sizes, acts, single, variants=()):
         self.kind, self.args, self.sizes, self.acts, self.single = kind, args, sizes, acts, single
+        self.variants = [tuple(v) for v in variants]   # other accepted activations per layer
         self.call = f"{kind}({', '.join(map(repr, args))})"
+
+    def following(self, acts):
+        """This net with ``acts``, one of its accepted variants, as the right activations."""
+        return _Net(self.kind, self.args, self.sizes, list(acts), self.single)
 
     @property
     def count(self):
@@ -750,10 +755,6 @@ def _explain(net, activation, acts, use_bias):
                 f"{who} must use {activation} by default (yours use {found})")
     hidden, last = acts[:-1], acts[-1]
     hidden_act = hidden[0] if hidden else activation
-    if hidden_act == activation and last == activation:
-        return (f"{activation} is applied to the last layer too: the last layer of an MLP is "
-                "linear (no nonlinearity), its outputs are raw scores; pass nonlin=False for "
-                "it (nonlin=i != len(nouts) - 1)")
     if hidden_act == "linear" and last == "linear":
         return f"no nonlinearity at all: the hidden layers must apply {activation}"
     if hidden_act == "linear" and last == activation:
@@ -763,7 +764,7 @@ def _explain(net, activation, acts, use_bias):
         return (f"the hidden layers apply {hidden_act} but this exercise asks for {activation} "
                 "(the last layer stays linear)")
     return (f"your layers apply {', '.join(acts)}; the hidden layers should apply {activation} "
-            "and the last layer nothing")
+            f"and the last layer nothing (or {activation} too)")
 
 
 def _make(cls, net):
@@ -914,7 +915,8 @@ def _forward_failure(net, activation, got_rows, calls, values, inputs, found, ex
 
 def _describe_rule(net, activation):
     if net.kind == "MLP":
-        return f"{activation}(W x + b) in the hidden layers, W x + b in the last one"
+        return (f"{activation}(W x + b) in the hidden layers, W x + b (or {activation} of it) in "
+                "the last one")
     return f"{activation}(w·x + b) for every neuron"
 
 
@@ -956,12 +958,15 @@ def _check_net(cls, net, activation, rng, hidden):
         rows.append(_output_data(outs, call))
         calls.append(call)
     found = _layout(rows, net, values, inputs, activation)
+    if found is not None and found[2] and found[1] in net.variants:
+        net = net.following(found[1])     # e.g. the lecture's MLP, tanh on its last layer too
     if found is None or found[1:] != (tuple(net.acts), True):
         if at_init[1:] != (tuple(net.acts), True) and found is None:
             _forward_failure(net, activation, [got0], [call0], init, [x0], at_init)
         _explain_copies(model, net, activation, params, init, rows, calls, texts, values,
                         inputs, found)
-    if at_init[1:] != (tuple(net.acts), True):
+    if not any(_matches([got0], net, init, [x0], tuple(net.acts), True, bias_first)
+               for bias_first in (False, True)):
         _forward_failure(net, activation, [got0], [call0], init, [x0], at_init)
     bias_first = found[0]
 
@@ -1169,7 +1174,8 @@ def check_Layer(Layer, hidden=False, activation="relu"):
 
 
 def check_MLP(MLP, hidden=False, activation="relu"):
-    """The student's ``MLP(nin, nouts)``: hidden layers apply ``activation``, the last is linear."""
+    """The student's ``MLP(nin, nouts)``: hidden layers apply ``activation``; the last layer is
+    linear or, as in the lecture, applies ``activation`` too."""
     shapes = [(3, [4, 4, 1]), (2, [3, 2])]
     if hidden:
         shapes += [(1, [5, 1]), (4, [2]), (2, [3, 3, 3, 1])]
@@ -1177,5 +1183,6 @@ def check_MLP(MLP, hidden=False, activation="relu"):
     for nin, nouts in shapes:
         sizes = list(zip([nin] + nouts[:-1], nouts))
         acts = [activation] * (len(nouts) - 1) + ["linear"]
-        nets.append(_Net("MLP", (nin, nouts), sizes, acts, nouts[-1] == 1))
+        nets.append(_Net("MLP", (nin, nouts), sizes, acts, nouts[-1] == 1,
+                         variants=[[activation] * len(nouts)]))
     _check_nets(MLP, "MLP", nets, activation, hidden)

@@ -13,8 +13,6 @@ both by their own column statistics.
 import functools
 
 import numpy as np
-import sklearn.datasets
-from sklearn.model_selection import train_test_split
 
 from nnlib.grading.core import (
     GradingError,
@@ -34,7 +32,9 @@ RETURN_TEXT = f"return {', '.join(ORDER)} (the order train_test_split gives)"
 
 @functools.lru_cache(maxsize=1)
 def _raw():
-    X, y = sklearn.datasets.load_breast_cancer(return_X_y=True)
+    from sklearn.datasets import load_breast_cancer  # here: scikit-learn takes ~1 s to import
+
+    X, y = load_breast_cancer(return_X_y=True)
     X, y = X.astype(np.float64), y.astype(np.int64)
     X.flags.writeable = False
     y.flags.writeable = False
@@ -46,6 +46,8 @@ def _split(test_size, random_state, stratify):
     """(train rows, test rows) as train_test_split orders them."""
     X, y = _raw()
     rows = np.arange(X.shape[0])
+    from sklearn.model_selection import train_test_split  # lazily, as in _raw
+
     train, test = train_test_split(rows, test_size=test_size, random_state=random_state,
                                    stratify=y if stratify else None)
     return train, test
