@@ -241,6 +241,50 @@ def test_value_accepts_correct_variants(cls, hidden, capsys):
     passes(checks.check_Value, cls, hidden, capsys, "Value")
 
 
+class WithoutOpNames(ClosureValue):
+    """Records children but never the op's name: graph drawings show no operators."""
+
+    def __init__(self, data, _children=(), _op=""):
+        super().__init__(data, _children, "")
+
+
+def test_engine_style_code_needs_op_names():
+    failure(checks.check_Value, WithoutOpNames, False,
+            r"^Value: in code written for the well-known scalar engines .*no node reached "
+            r"through _prev has a non-empty _op")
+
+
+class TanhSlope(ClosureValue):
+    """tanh's local derivative uses the input: 1 - a**2."""
+
+    def tanh(self):
+        out = type(self)(math.tanh(self.data), (self,), "tanh")
+
+        def _backward():
+            self.grad += (1 - self.data ** 2) * out.grad
+        out._backward = _backward
+        return out
+
+
+def test_random_programs_are_checked_against_finite_differences():
+    program = [("mul", 0, 1), ("tanh", 2, 2), ("add", 3, 0), ("mul", 4, 3)]
+    checks._check_program(ClosureValue, program, (0.4, -0.9))
+    with pytest.raises(AssertionError, match=r"^Value\.backward: the gradient of x0 is .* in "
+                       r"n0 = x0 \* x1; n1 = n0\.tanh\(\); n2 = n1 \+ x0; n3 = n2 \* n1; "
+                       r"out = n3 with x0 = 0\.4, x1 = -0\.9, which does not match finite "
+                       r"differences"):
+        checks._check_program(TanhSlope, program, (0.4, -0.9))
+
+
+def test_random_programs_share_nodes_and_reach_every_leaf():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        xs, program = checks._program(rng)
+        reads = [k for _, i, j in program for k in (i, j)]
+        assert set(range(len(xs))) <= set(reads)
+        assert len(reads) > len(set(reads))          # some node is read twice
+
+
 # ====================================================================== Value: wrong
 
 class AddAssigns(ClosureValue):
