@@ -144,8 +144,10 @@ def draw_graph(root, ax=None):
                 ha="center", va="center", fontsize=7, family="monospace")
         for child in node._prev:
             cx, cy = position[child]
+            skips = column[child] - column[node] > 1       # would run through the boxes between
             ax.annotate("", xy=(x - _BOX_W / 2, y), xytext=(cx + _BOX_W / 2, cy),
-                        arrowprops=dict(arrowstyle="->", color="#555555", lw=0.8))
+                        arrowprops=dict(arrowstyle="->", color="#555555", lw=0.8,
+                                        connectionstyle=f"arc3,rad={-0.35 if skips else 0.0}"))
     half_h = (tallest - 1) * (_BOX_H + _ROW_GAP) / 2 + _BOX_H
     ax.set_xlim(-_BOX_W, depth * (_BOX_W + _COL_GAP) + _BOX_W)
     ax.set_ylim(-half_h, half_h)

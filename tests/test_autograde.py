@@ -91,7 +91,18 @@ BUGS = {
             "return params, losses"),
     "predict": "return nnlib.forward(X, params)[0].ravel()",
     "accuracy": "return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))",
+    # a class has one solution region per method: (which region, its buggy body)
+    "Value": (6, "out = Value(math.log(self.data), (self,), 'log')\n\ndef _backward():\n"
+                 "    self.grad += self.data * out.grad\nout._backward = _backward\nreturn out"),
+    "Neuron": (1, "total = self.b\nfor wi, xi in zip(self.w, x):\n    total = total + wi * xi\n"
+                  "return total"),
+    "Layer": (1, "return [n(x) for n in self.neurons]"),
+    "MLP": (0, "sizes = [nin] + list(nouts)\n"
+               "self.layers = [Layer(sizes[i], sizes[i + 1], nonlin=False) for i in range(len(nouts))]"),
 }
+# A Layer is made of the student's Neurons and an MLP of their Layers: a bug in the part is a
+# bug in the whole, so these tests fail with it.
+ALSO_BROKEN = {"Neuron": ("Layer", "MLP"), "Layer": ("MLP",)}
 CELL_TIMEOUT, SUBMISSION_TIMEOUT = 10, 60
 
 
@@ -107,13 +118,14 @@ def _solution_bodies(assignment):
 
 
 def _with_bug(assignment, name):
-    """The solution cell of ``name`` with the code between the markers replaced by its bug."""
+    """The solution cell of ``name`` with the code between (one pair of) markers replaced by its bug."""
+    region, bug = BUGS[name] if isinstance(BUGS[name], tuple) else (0, BUGS[name])
     for cell in read(solution_path(assignment)).cells:
         if nbgrader_meta(cell).get("grade_id") == name:
-            match = re.search(r"^( *)### BEGIN SOLUTION\n.*?^ *### END SOLUTION", cell.source,
-                              re.S | re.M)
+            match = list(re.finditer(r"^( *)### BEGIN SOLUTION\n.*?^ *### END SOLUTION",
+                                     cell.source, re.S | re.M))[region]
             indent = match.group(1)
-            body = "\n".join(indent + line for line in BUGS[name].splitlines())
+            body = "\n".join(indent + line if line else line for line in bug.splitlines())
             return cell.source[:match.start()] + body + cell.source[match.end():]
     raise KeyError(name)
 
@@ -171,11 +183,12 @@ def test_scores_are_exact_for_correct_stub_and_each_bug(assignment, tmp_path):
 
     assert results["correct"].score == total and results["correct"].status == "graded"
     assert results["untouched"].score == 0 and results["untouched"].status == "graded"
-    for name, worth in points.items():
+    for name in points:
         r = results[f"bug_{name}"]
         assert r.status == "graded", (name, r.reason)
-        assert r.cells[f"test_{name}"] == 0, f"the bug in {name} was not caught"
-        assert r.score == total - worth, (name, r.cells)
+        broken = (name, *ALSO_BROKEN.get(name, ()))
+        assert all(r.cells[f"test_{n}"] == 0 for n in broken), f"the bug in {name} was not caught"
+        assert r.score == total - sum(points[n] for n in broken), (name, r.cells)
     rows = _csv(tmp_path)
     assert float(rows["correct"]["score"]) == total
     assert float(rows["correct"]["max_score"]) == total
