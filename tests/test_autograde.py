@@ -91,12 +91,26 @@ BUGS = {
             "return params, losses"),
     "predict": "return nnlib.forward(X, params)[0].ravel()",
     "accuracy": "return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))",
+    "softmax": "E = np.exp(np.asarray(Z, dtype=float))\nreturn E / E.sum(axis=1, keepdims=True)",
+    "one_hot": "return np.eye(int(np.max(y)) + 1)[np.asarray(y)]",
+    "cross_entropy": ("picked = probs[np.arange(len(y)), y]\n"
+                      "return float(-np.sum(np.log(np.clip(picked, 1e-12, 1.0))))"),
+    "softmax_cross_entropy_backward": "return probs - nnlib.one_hot(y, probs.shape[1])",
+    "kaiming_init": "return rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_out)",
     # a class has one solution region per method: (which region, its buggy body)
     "Value": (6, "out = Value(math.log(self.data), (self,), 'log')\n\ndef _backward():\n"
                  "    self.grad += self.data * out.grad\nout._backward = _backward\nreturn out"),
     "Neuron": (1, "total = self.b\nfor wi, xi in zip(self.w, x):\n    total = total + wi * xi\n"
                   "return total"),
     "Layer": (1, "return [n(x) for n in self.neurons]"),
+    "SoftmaxMLP": (3, "activations, probs = self._forward(X)\n"
+                      "dZ = nnlib.softmax_cross_entropy_backward(probs, y)\ngrads = {}\n"
+                      "for l in range(len(self.layer_sizes) - 1, 0, -1):\n"
+                      "    W = self.params[f'W{l}']\n"
+                      "    grads[f'W{l}'] = activations[l - 1].T @ dZ\n"
+                      "    grads[f'b{l}'] = dZ.sum(axis=0)\n"
+                      "    if l > 1:\n        dZ = (dZ @ W.T) * (activations[l - 1] > 0)\n"
+                      "return grads"),
     "MLP": (0, "sizes = [nin] + list(nouts)\n"
                "self.layers = [Layer(sizes[i], sizes[i + 1], nonlin=False) for i in range(len(nouts))]"),
 }

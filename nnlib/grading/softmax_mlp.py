@@ -741,5 +741,6 @@ def check_SoftmaxMLP(SoftmaxMLP, hidden=False):
     count += _mlp_fit_full_batch(SoftmaxMLP, rng, hidden)
     count += _mlp_fit_batches(SoftmaxMLP, rng)
     count += _mlp_fit_trains(SoftmaxMLP, rng, hidden)
-    count += _mlp_reaches_the_chapters_accuracy(SoftmaxMLP)
+    if hidden:      # the chapter's full runs: at grading time, where the time limit is generous
+        count += _mlp_reaches_the_chapters_accuracy(SoftmaxMLP)
     passed(_MLP, count)
