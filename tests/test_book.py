@@ -2,10 +2,14 @@
 
 The pages come from `_toc.yml`, so a new chapter is tested by adding it there.
 """
+import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 from nbtools import ROOT
 
@@ -22,13 +26,46 @@ def test_toc_lists_every_chapter():
     assert listed == [f"chapters/{name}/{name}.html" for name in chapters]
 
 
-def test_book_builds_with_warnings_as_errors(tmp_path):
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    """The website built from this checkout with warnings as errors: its html folder.
+
+    Built once per test run: the first pytest-xdist worker to get here builds, the others
+    wait for it (under xdist the parent of a worker's base temp folder is this run's).
+    """
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):   # gw0/, gw1/ ...: their parent is this run's
+        shared = shared.parent
+    out, done, failed = shared / "book", shared / "book.done", shared / "book.failed"
+    try:
+        os.mkdir(out)
+    except FileExistsError:
+        deadline = time.monotonic() + 900
+        while not (done.exists() or failed.exists()) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert done.exists(), (failed.read_text() if failed.exists() else "the build never ended")
+        return out / "_build" / "html"
+    try:
+        html = _build(out)
+    except BaseException as exc:
+        failed.write_text(str(exc)[-8000:])
+        raise
+    done.touch()
+    return html
+
+
+def _build(out):
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     command = [str(jupyter_book) if jupyter_book.exists() else "jupyter-book", "build", str(ROOT),
-               "-W", "-n", "--keep-going", "--all", "--path-output", str(tmp_path)]
+               "-W", "-n", "--keep-going", "--all", "--path-output", str(out)]
     result = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    html = tmp_path / "_build" / "html"
+    if result.returncode != 0:
+        raise AssertionError(result.stdout[-4000:] + result.stderr[-4000:])
+    return out / "_build" / "html"
+
+
+def test_book_builds_with_warnings_as_errors(site):
+    html = site
     pages = {p.relative_to(html).as_posix(): p.read_text(encoding="utf-8")
              for p in html.rglob("*.html")}
     for page in _toc_pages():
@@ -43,3 +80,23 @@ def test_book_builds_with_warnings_as_errors(tmp_path):
         assert page.count('src="../../_images/') >= 1, f"{chapter} shows no figure"
         assert "NotImplementedError" in page and "YOUR CODE HERE" in page, "the stubs are shown"
     assert pages["docs/00_big_picture.html"].count('src="../_images/') >= 2
+
+
+def test_mathjax_ships_with_the_site(site):
+    """No page loads anything from a CDN: MathJax is copied into _static."""
+    assert (site / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    for page in _toc_pages():
+        content = (site / page).read_text(encoding="utf-8")
+        assert "cdn.jsdelivr.net" not in content and "mathjax@" not in content, page
+
+
+def test_every_page_works_in_a_browser_without_network(site):
+    """Each page in headless Chromium at desktop and phone width, screenshots in
+    _build/screenshots/. CI installs Chromium (.ci/run) and requires the test; elsewhere it
+    is skipped, with the reason, when no Chromium is installed."""
+    from browser import check_pages, find_chromium
+    if find_chromium() is None and not os.environ.get("COURSE_BROWSER_REQUIRED"):
+        pytest.skip("no Chromium to open the pages with (Debian/Ubuntu: apt install chromium)")
+    problems = check_pages(site, _toc_pages(), ROOT / "_build" / "screenshots")
+    assert not problems, "\n".join(problems)
+
