@@ -9,7 +9,7 @@ from nnlib._validate import as_float_array
 
 
 def sigmoid(z):
-    """1 / (1 + e^-z), computed without overflow: e^-|z| never exceeds 1."""
+    """1 / (1 + e^-z), computed without overflow: e^-abs(z) never exceeds 1."""
     z = as_float_array(z, "z")
     with np.errstate(under="ignore"):  # e^-|z| underflowing to 0 is the right answer
         e = np.exp(-np.abs(z))

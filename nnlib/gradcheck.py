@@ -84,7 +84,7 @@ def numerical_gradient(f, x, h=1e-5):
 
 
 def rel_error(a, b, eps=1e-8):
-    """max over entries of |a - b| / max(eps, |a| + |b|) -> float (0.0 for empty arrays).
+    """max over entries of abs(a - b) / max(eps, abs(a) + abs(b)) -> float (0.0 for empty arrays).
 
     ``a`` and ``b`` must have the same shape (two scalars are fine).
     """

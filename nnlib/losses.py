@@ -100,8 +100,8 @@ def binary_cross_entropy(y, yhat, eps=1e-12):
 def binary_cross_entropy_from_logits(y, z):
     """Mean binary cross-entropy of 0/1 labels ``y`` and logits ``z`` (p = sigmoid(z)) -> float.
 
-    Uses -log sigmoid(z) = log(1 + e^-z) in the form max(z, 0) - z y + log(1 + e^-|z|),
-    whose exponent is never positive: finite for |z| of 1e4.
+    Uses -log sigmoid(z) = log(1 + e^-z) in the form max(z, 0) - z y + log(1 + e^-abs(z)),
+    whose exponent is never positive: finite for abs(z) of 1e4.
     """
     y, z = _paired(y, z, "y", "z")
     _binary_labels(y)

@@ -104,10 +104,12 @@ def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
 
     ``state`` holds "m" and "v" (dicts of first and second moment arrays) and
     "t" (the number of steps taken); pass an empty dict to start. With
-    g the gradient and t counted from 1:
+    g the gradient and t counted from 1::
+
         m <- beta1 m + (1 - beta1) g          m_hat = m / (1 - beta1^t)
         v <- beta2 v + (1 - beta2) g^2        v_hat = v / (1 - beta2^t)
         p <- p - lr m_hat / (sqrt(v_hat) + eps)
+
     This matches torch.optim.Adam.
     """
     _check_lr(lr)

@@ -27,7 +27,7 @@ def dot(x, w):
 
 
 def cosine_similarity(x, w):
-    """cos(theta) = x.w / (|x| |w|) for (d,) vectors -> float in [-1, 1]."""
+    """cos(theta) = x.w / (norm(x) norm(w)) for (d,) vectors -> float in [-1, 1]."""
     x = as_float_array(x, "x", ndim=1)
     w = as_float_array(w, "w", ndim=1)
     same_length(x, w, "x", "w")

@@ -1,9 +1,11 @@
 """The repository's promises: curriculum names, the README's commands, CI."""
 import ast
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 import nnlib
 from coursetools.curriculum import CURRICULUM
@@ -69,10 +71,30 @@ def test_every_toc_entry_exists():
 
 
 def test_no_source_file_is_ignored_by_git():
-    import subprocess
     sources = [p.relative_to(ROOT).as_posix() for folder in ("nnlib", "coursetools", "solutions",
                                                               "chapters", "docs", "tests")
                for p in (ROOT / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts]
     ignored = subprocess.run(["git", "check-ignore", "--no-index", *sources], cwd=ROOT,
                              capture_output=True, text=True).stdout.split()
     assert not ignored, f"git would not commit {ignored}"
+
+
+def test_binder_starts_with_the_course_installed():
+    """repo2docker reads binder/: a Python the package supports, then postBuild installs the
+    repository itself, so the launch button opens a chapter whose setup cell installs nothing."""
+    import os
+    from packaging.specifiers import SpecifierSet
+    runtime = (ROOT / "binder" / "runtime.txt").read_text(encoding="utf-8").strip()
+    assert re.fullmatch(r"python-3\.\d+", runtime), runtime
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    requires = re.search(r'^requires-python = "([^"]+)"', pyproject, re.M).group(1)
+    assert runtime.removeprefix("python-") + ".0" in SpecifierSet(requires)
+    post_build = ROOT / "binder" / "postBuild"
+    assert os.access(post_build, os.X_OK), "postBuild must be executable"
+    lines = [ln.strip() for ln in post_build.read_text(encoding="utf-8").splitlines()
+             if ln.strip() and not ln.lstrip().startswith("#")]
+    assert any(re.fullmatch(r"python -m pip install( --no-cache-dir)? (-e )?\.", ln) for ln in lines)
+    subprocess.run(["bash", "-n", str(post_build)], check=True)
+    with open(ROOT / "_config.yml", encoding="utf-8") as handle:
+        assert yaml.safe_load(handle)["launch_buttons"]["binderhub_url"] == "https://mybinder.org"
+
