@@ -82,9 +82,8 @@ def test_softmax_and_log_softmax_stable_at_1e4():
     np.testing.assert_allclose(L[0], [0.0, -1e4, -2e4])
 
 
-def test_softmax_against_torch():
-    torch = pytest.importorskip("torch")
+def test_softmax_against_scipy():
+    from scipy import special
     Z = np.random.default_rng(1).standard_normal((6, 5)) * 10
-    np.testing.assert_allclose(softmax(Z), torch.softmax(torch.from_numpy(Z), dim=1).numpy(), rtol=1e-12)
-    np.testing.assert_allclose(log_softmax(Z), torch.log_softmax(torch.from_numpy(Z), dim=1).numpy(),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(softmax(Z), special.softmax(Z, axis=1), rtol=1e-12)
+    np.testing.assert_allclose(log_softmax(Z), special.log_softmax(Z, axis=1), rtol=1e-12, atol=1e-12)
