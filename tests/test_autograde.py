@@ -146,8 +146,9 @@ def _with_bug(assignment, name):
     raise KeyError(name)
 
 
-def _submission(assignment, answers, edit=None):
-    nb = read(chapter_path(assignment))
+def _submission(assignment, answers, edit=None, release=None):
+    """The student notebook (chapters/, or the one at ``release``) with ``answers`` filled in."""
+    nb = read(release or chapter_path(assignment))
     for cell in nb.cells:
         grade_id = nbgrader_meta(cell).get("grade_id")
         if grade_id in answers:
@@ -383,3 +384,63 @@ def test_zip_that_escapes_its_folder_is_refused(tmp_path):
     with pytest.raises(ValueError, match="outside the archive"):
         collect(archive, "01_dot_product", tmp_path / "scratch")
     assert not (tmp_path / "outside.ipynb").exists()
+
+
+# ---------------------------------------------------------------- plain nbgrader
+
+def _nbgrader(args, cwd, env=None):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("assignment", ["01_dot_product", "08_autograd"])
+def test_plain_nbgrader_with_its_defaults_fails_closed(assignment, tmp_path):
+    """An instructor's own nbgrader course (no config of ours): the solutions as its source, the
+    students' notebooks submitted. The stub scores 0, a bug loses its points, the solution
+    scores full marks: no test cell carries a tag that nbgrader's executor skips."""
+    import shutil
+    shutil.copytree(ROOT / "solutions" / assignment, tmp_path / "source" / assignment)
+    generated = _nbgrader(["generate_assignment", assignment, "--force"], tmp_path)
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    points = _points(assignment)
+    name = next(iter(points))               # the chapter's first graded name
+    answers = {"correct": _solution_bodies(assignment), "untouched": {},
+               "bug": {**_solution_bodies(assignment), name: _with_bug(assignment, name)}}
+    for student, given in answers.items():
+        folder = tmp_path / "submitted" / student / assignment
+        folder.mkdir(parents=True)
+        released = tmp_path / "release" / assignment / f"{assignment}.ipynb"
+        nbformat.write(_submission(assignment, given, release=released),
+                       str(folder / f"{assignment}.ipynb"))
+    graded = _nbgrader(["autograde", assignment, "--force"], tmp_path)
+    assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gb:
+        scores = {s: gb.find_submission(assignment, s).score for s in answers}
+    total = sum(points.values())
+    lost = sum(points[n] for n in (name, *ALSO_BROKEN.get(name, ())))
+    assert scores == {"correct": total, "untouched": 0, "bug": total - lost}
+
+
+def test_our_nbgrader_config_stops_nbgrader_when_it_cannot_load(tmp_path):
+    """nbgrader goes on with its defaults after a config file raises; ours exits instead."""
+    import os
+    fake = tmp_path / "shadow" / "coursetools"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('the course is not installed')\n")
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text())
+    env = {**os.environ, "PYTHONPATH": str(fake.parent)}
+    result = _nbgrader(["generate_assignment", "01_dot_product"], course, env=env)
+    assert result.returncode != 0
+    assert "nbgrader_config.py could not load the course's settings" in result.stdout + result.stderr
+
+
+def test_our_nbgrader_config_loads_from_another_folder(tmp_path):
+    """Copied into an instructor's own course folder, it finds the installed course."""
+    (tmp_path / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text())
+    result = _nbgrader(["generate_assignment", "--help-all"], tmp_path)
+    assert result.returncode == 0 and "could not load" not in result.stdout + result.stderr

@@ -51,7 +51,7 @@ def test_test_cells_only_call_nnlib_grading(assignment):
     for cell in grade_cells(read(solution_path(assignment))):
         meta = nbgrader_meta(cell)
         assert meta["locked"] and meta["points"] > 0
-        assert "skip-execution" in cell.metadata.get("tags", [])
+        assert cell.metadata.get("tags") == ["raises-exception", "remove-output"], meta["grade_id"]
         lines = cell.source.strip().splitlines()
         assert all(CHECK_LINE.match(line) for line in lines), cell.source
         assert "hidden=True" in cell.source, f"{meta['grade_id']} has no hidden test"
