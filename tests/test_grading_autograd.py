@@ -1,4 +1,4 @@
-"""Tests for nnlib.grading.autograd: the chapter 8 checks (08_autograd).
+"""Tests for the chapter 8 checks (08_autograd): nnlib.grading.autograd, value_programs and modules.
 
 Every "student" class here is written the way notebook code would be: classes
 defined in this module, never nnlib's own. The wrong ones each override one
@@ -14,7 +14,8 @@ import pytest
 from gradingtools import HIDDEN, failure, passes
 
 import nnlib
-from nnlib.grading import autograd as checks
+from nnlib import grading as checks
+from nnlib.grading import value_programs
 from nnlib.grading import core
 
 
@@ -268,18 +269,18 @@ class TanhSlope(ClosureValue):
 
 def test_random_programs_are_checked_against_finite_differences():
     program = [("mul", 0, 1), ("tanh", 2, 2), ("add", 3, 0), ("mul", 4, 3)]
-    checks._check_program(ClosureValue, program, (0.4, -0.9))
+    value_programs._check_program(ClosureValue, program, (0.4, -0.9))
     with pytest.raises(AssertionError, match=r"^Value\.backward: the gradient of x0 is .* in "
                        r"n0 = x0 \* x1; n1 = n0\.tanh\(\); n2 = n1 \+ x0; n3 = n2 \* n1; "
                        r"out = n3 with x0 = 0\.4, x1 = -0\.9, which does not match finite "
                        r"differences"):
-        checks._check_program(TanhSlope, program, (0.4, -0.9))
+        value_programs._check_program(TanhSlope, program, (0.4, -0.9))
 
 
 def test_random_programs_share_nodes_and_reach_every_leaf():
     rng = np.random.default_rng(3)
     for _ in range(20):
-        xs, program = checks._program(rng)
+        xs, program = value_programs._program(rng)
         reads = [k for _, i, j in program for k in (i, j)]
         assert set(range(len(xs))) <= set(reads)
         assert len(reads) > len(set(reads))          # some node is read twice

@@ -18,7 +18,8 @@ from nnlib.grading.optim import check_adam_step, check_momentum_step, check_sgd_
 from nnlib.grading.training import (check_accuracy, check_fit, check_iterate_minibatches,
                                     check_predict, check_train_sgd)
 from nnlib.grading.datasets import check_load_and_split
-from nnlib.grading.autograd import check_Layer, check_MLP, check_Neuron, check_Value
+from nnlib.grading.autograd import check_Value
+from nnlib.grading.modules import check_Layer, check_MLP, check_Neuron
 from nnlib.grading.softmax import (check_cross_entropy, check_kaiming_init, check_one_hot,
                                    check_softmax, check_softmax_cross_entropy_backward)
 from nnlib.grading.softmax_mlp import check_SoftmaxMLP
