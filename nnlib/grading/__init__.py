@@ -15,8 +15,9 @@ from nnlib.grading.chain_rule import (check_expression_grads, check_numerical_de
 from nnlib.grading.network import (check_backward, check_binary_cross_entropy, check_forward,
                                    check_init_params, check_mse_loss, check_neuron_backward)
 from nnlib.grading.optim import check_adam_step, check_momentum_step, check_sgd_step
-from nnlib.grading.training import (check_accuracy, check_fit, check_iterate_minibatches,
-                                    check_predict, check_train_sgd)
+from nnlib.grading.training import check_accuracy, check_iterate_minibatches, check_predict
+from nnlib.grading.sgd_loop import check_train_sgd
+from nnlib.grading.fitting import check_fit
 from nnlib.grading.datasets import check_load_and_split
 from nnlib.grading.autograd import check_Value
 from nnlib.grading.modules import check_Layer, check_MLP, check_Neuron
