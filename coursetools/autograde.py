@@ -11,6 +11,7 @@ import html
 import multiprocessing
 import os
 import re
+import secrets
 import shutil
 import tempfile
 import time
@@ -22,9 +23,12 @@ from pathlib import Path
 import nbformat
 import psutil
 
+from nnlib.grading.core import SECRET_VARIABLE
+
 
 STUDENT_ID = re.compile(r"[^A-Za-z0-9_.@-]+")
 IGNORED = {"__MACOSX", ".ipynb_checkpoints"}
+SECRET_FILE = "grading-secret"   # in the grading folder: see grading_secret()
 COURSE_STEP_TIMEOUT = 600   # seconds for generating the assignment or the feedback pages
 
 
@@ -209,10 +213,30 @@ def _forget(workdir, assignment, student):
 
 # ------------------------------------------------------------------- grading
 
-def _nbgrader_in_child(args, cwd, log_path):
-    """Body of a grading process: nbgrader's command line, its output into ``log_path``."""
+def grading_secret(workdir):
+    """The secret the hidden checks draw their inputs from: made once per grading folder.
+
+    It lives in the instructor's folder, not in the repository, so nobody can compute
+    the hidden inputs in advance; a re-grade from the same folder uses the same inputs.
+    """
+    path = Path(workdir) / SECRET_FILE
+    if not path.is_file():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text(encoding="utf-8").strip()
+
+
+def _nbgrader_in_child(args, cwd, log_path, secret=None):
+    """Body of a grading process: nbgrader's command line, its output into ``log_path``.
+
+    ``secret`` reaches the kernels (they inherit this process's environment), where
+    nnlib.grading.core.case_rng draws the hidden inputs from it.
+    """
     os.setsid()                       # a session of its own, like the kernels it starts
     os.chdir(cwd)
+    if secret:
+        os.environ[SECRET_VARIABLE] = secret
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.dup2(log, 1)
     os.dup2(log, 2)
@@ -231,13 +255,13 @@ def _grading_processes():
     return context
 
 
-def _run_killing_everything(args, cwd, timeout, log_path):
+def _run_killing_everything(args, cwd, timeout, log_path, secret=None):
     """Run nbgrader ``args``; on timeout kill it and every process it started (kernels too).
 
     Returns the exit code, or None when it was stopped.
     """
     proc = _grading_processes().Process(target=_nbgrader_in_child,
-                                        args=(list(args), str(cwd), str(log_path)))
+                                        args=(list(args), str(cwd), str(log_path), secret))
     proc.start()
     tracked = {}
     deadline = time.monotonic() + timeout
@@ -306,7 +330,8 @@ def grade_one(workdir, assignment, student, notebook, submission_timeout, integr
     snapshot = Path(workdir) / "gradebook.before-student.db"
     shutil.copyfile(gradebook, snapshot)
     code = _run_killing_everything(["autograde", assignment, "--student", student, "--force"],
-                                   cwd=workdir, timeout=submission_timeout, log_path=log_path)
+                                   cwd=workdir, timeout=submission_timeout, log_path=log_path,
+                                   secret=grading_secret(workdir))
     autograded = Path(workdir) / "autograded" / student / assignment / f"{assignment}.ipynb"
     if integrity is not None and integrity.restore():
         result.status = "failed"

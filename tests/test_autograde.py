@@ -8,6 +8,7 @@ import copy
 import csv
 import json
 import re
+import shutil
 import warnings
 import zipfile
 
@@ -375,6 +376,32 @@ def test_regrading_never_keeps_an_old_score_and_zips_work(tmp_path):
         with pytest.raises(MissingEntry):
             gb.find_submission(assignment, "ann")
     assert not (course / "autograded" / "ann").joinpath(assignment).exists()
+
+
+def test_hidden_inputs_come_from_a_secret_kept_in_the_grading_folder(tmp_path):
+    """The kernel that runs the checks sees the folder's secret, made once and kept, so a
+    re-grade draws the same hidden inputs (and gives the same CSV)."""
+    from coursetools.autograde import SECRET_FILE
+
+    assignment = "01_dot_product"
+
+    def reveal(nb):
+        nb.cells.append(nbformat.v4.new_code_cell(
+            "import os\nprint('secret seen:', os.environ.get('NNLIB_GRADING_SECRET'))"))
+    submissions = {"ann": _submission(assignment, _solution_bodies(assignment), reveal)}
+    results, _ = _grade(tmp_path, assignment, submissions)
+    secret_file = tmp_path / "course" / SECRET_FILE
+    secret = secret_file.read_text().strip()
+    assert len(secret) == 64 and secret_file.stat().st_mode & 0o077 == 0
+    autograded = tmp_path / "course" / "autograded" / "ann" / assignment / f"{assignment}.ipynb"
+    assert f"secret seen: {secret}" in autograded.read_text()
+    first_csv = (tmp_path / "course" / "grades.csv").read_text()
+    assert results["ann"].score == results["ann"].max_score
+    shutil.rmtree(tmp_path / "submissions")
+    _grade(tmp_path, assignment, submissions)
+    assert secret_file.read_text().strip() == secret
+    assert (tmp_path / "course" / "grades.csv").read_text() == first_csv
+    assert SECRET_FILE not in {p.name for p in ROOT.iterdir()}, "never in the repository"
 
 
 def test_zip_that_escapes_its_folder_is_refused(tmp_path):

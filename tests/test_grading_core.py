@@ -508,3 +508,20 @@ def test_a_method_name_uses_the_class_allowance():
     Z = np.array([[1.0, 2.0]])
     got = core.call_student(lambda Z: nnlib.softmax(Z), "SoftmaxMLP.loss", (Z,))
     assert np.allclose(got.sum(), 1.0)
+
+
+def test_hidden_inputs_come_from_the_grading_secret(monkeypatch):
+    """Visible inputs never change; hidden ones follow the secret of the grading folder."""
+    def draws(name, hidden):
+        return core.case_rng(name, hidden).random(3)
+    monkeypatch.delenv(core.SECRET_VARIABLE, raising=False)
+    visible, fixed = draws("dense", False), draws("dense", True)
+    monkeypatch.setenv(core.SECRET_VARIABLE, "one")
+    first = draws("dense", True)
+    assert np.array_equal(draws("dense", False), visible)
+    assert not np.array_equal(first, fixed)
+    assert np.array_equal(draws("dense", True), first), "the same secret, the same inputs"
+    assert not np.array_equal(draws("dot", True), first), "each check its own stream"
+    monkeypatch.setenv(core.SECRET_VARIABLE, "two")
+    assert not np.array_equal(draws("dense", True), first)
+

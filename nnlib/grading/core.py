@@ -8,6 +8,7 @@ explains the answer, the likely bug. Jupyter shows it as a short message rather
 than a traceback into this module.
 """
 import copy
+import hashlib
 import numbers
 import os
 import signal
@@ -455,7 +456,20 @@ def passed(name, count):
     print(f"✓ {name}: {count} check{'s' if count != 1 else ''} passed")
 
 
+#: set by `course grade` from a secret kept in the instructor's grading folder: hidden
+#: inputs nobody can compute in advance, the same at every re-grade from that folder
+SECRET_VARIABLE = "NNLIB_GRADING_SECRET"
+
+
 def case_rng(name, hidden):
-    """Seeded generator per function; hidden checks use inputs the visible ones never show."""
+    """Seeded generator per function; hidden checks use inputs the visible ones never show.
+
+    The visible inputs are fixed (students run those checks themselves). The hidden ones
+    come from the grading secret when there is one, else from a fixed seed.
+    """
     seed = sum(map(ord, name)) + (7919 if hidden else 0)
+    secret = os.environ.get(SECRET_VARIABLE, "") if hidden else ""
+    if secret:
+        digest = hashlib.sha256(f"{secret}:{name}".encode()).digest()
+        return np.random.default_rng(int.from_bytes(digest[:16], "big"))
     return np.random.default_rng(seed)
