@@ -447,6 +447,15 @@ def write_csv(path, results, cell_max):
 
 # ----------------------------------------------------------------- the batch
 
+def _time_left(elapsed, done, count):
+    """', about 3 min left' at the pace so far; nothing once the batch is done."""
+    if done >= count:
+        return ""
+    seconds = elapsed / done * (count - done)
+    shown = f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+    return f", about {shown} left"
+
+
 def grade_class(repo, assignment, submissions, workdir, cell_timeout=120,
                 submission_timeout=900, out=print):
     """Grade every submission; write grades.csv and feedback; return the Results."""
@@ -457,12 +466,14 @@ def grade_class(repo, assignment, submissions, workdir, cell_timeout=120,
         out(f"Grading {len(found)} submission(s) of {assignment} ({total:g} points) in {workdir}")
         results = []
         integrity = Integrity(repo, workdir)
+        started = time.monotonic()
         for i, (student, notebook) in enumerate(found.items(), 1):
             r = grade_one(workdir, assignment, student, notebook, submission_timeout, integrity)
             r.max_score = total
             results.append(r)
             shown = f"{r.score:g}/{total:g}" if r.status == "graded" else f"FAILED: {r.reason}"
-            out(f"[{i}/{len(found)}] {student}: {shown} ({r.seconds:.1f} s)")
+            left = _time_left(time.monotonic() - started, i, len(found))
+            out(f"[{i}/{len(found)}] {student}: {shown} ({r.seconds:.1f} s){left}")
     write_feedback(workdir, assignment, results)
     write_csv(workdir / "grades.csv", results, cell_max)
     failed = [r for r in results if r.status == "failed"]

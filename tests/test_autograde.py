@@ -337,6 +337,9 @@ def test_hostile_and_broken_submissions_cost_only_their_own_points(tmp_path):
     assert results["timeit_is_fine"].score == total
     for student in ("broken_json", "deaf_loop", "dead_kernel"):
         assert student in log.split("Done:")[1], "failures are listed in the summary"
+    progress = [line for line in log.splitlines() if line.startswith("[")]
+    assert all(re.search(r"\), about \d+ (s|min) left$", line) for line in progress[:-1])
+    assert progress[-1].startswith("[14/14] z_correct") and progress[-1].endswith(" s)")
 
     feedback = tmp_path / "course" / "feedback"
     for student in submissions:
@@ -402,6 +405,13 @@ def test_hidden_inputs_come_from_a_secret_kept_in_the_grading_folder(tmp_path):
     assert secret_file.read_text().strip() == secret
     assert (tmp_path / "course" / "grades.csv").read_text() == first_csv
     assert SECRET_FILE not in {p.name for p in ROOT.iterdir()}, "never in the repository"
+
+
+def test_time_left_is_shown_at_the_pace_so_far():
+    from coursetools.autograde import _time_left
+    assert _time_left(10.0, 2, 6) == ", about 20 s left"
+    assert _time_left(60.0, 1, 4) == ", about 3 min left"
+    assert _time_left(5.0, 3, 3) == ""
 
 
 def test_zip_that_escapes_its_folder_is_refused(tmp_path):
