@@ -213,14 +213,23 @@ def _test_cell_scores(assignment, namespace):
     return scores
 
 
+@pytest.mark.parametrize("secret", [None, "a grading folder's secret"], ids=["fixed", "secret"])
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_each_realistic_bug_costs_its_own_points_and_no_others(assignment, monkeypatch, capsys):
+def test_each_realistic_bug_costs_its_own_points_and_no_others(assignment, secret, monkeypatch,
+                                                               capsys):
     """Each bug, alone in an otherwise correct notebook: its test cell fails (with the cells
-    that are made of it, ALSO_BROKEN), every other one passes. The checks run in this process,
-    as in a kernel; the grading pipeline itself is exercised below with all bugs at once."""
+    that are made of it, ALSO_BROKEN), every other one passes; with the fixed hidden inputs
+    and with ones drawn from a grading secret (40 secrets were tried once by hand, all
+    alike). The checks run in this process, as in a kernel; the grading pipeline itself is
+    exercised below with all bugs at once."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from nnlib.grading.core import SECRET_VARIABLE
+    if secret:
+        monkeypatch.setenv(SECRET_VARIABLE, secret)
+    else:
+        monkeypatch.delenv(SECRET_VARIABLE, raising=False)
     monkeypatch.chdir(solution_path(assignment).parent)
     namespace = _lecture_namespace(assignment)
     plt.close("all")
