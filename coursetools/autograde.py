@@ -188,7 +188,7 @@ def _course_step(args, workdir, failure):
     logs = Path(workdir) / "logs"
     logs.mkdir(exist_ok=True)
     log_path = logs / f"course-{args[0]}.log"
-    code = _run_killing_everything(args, cwd=workdir, timeout=COURSE_STEP_TIMEOUT, log_path=log_path)
+    code = run_nbgrader(args, cwd=workdir, timeout=COURSE_STEP_TIMEOUT, log_path=log_path)
     if code != 0:
         output = log_path.read_text(encoding="utf-8", errors="replace") if log_path.is_file() else ""
         raise RuntimeError(f"{failure}:\n{output}")
@@ -255,7 +255,7 @@ def _grading_processes():
     return context
 
 
-def _run_killing_everything(args, cwd, timeout, log_path, secret=None):
+def run_nbgrader(args, cwd, timeout, log_path, secret=None):
     """Run nbgrader ``args``; on timeout kill it and every process it started (kernels too).
 
     Returns the exit code, or None when it was stopped.
@@ -329,7 +329,7 @@ def grade_one(workdir, assignment, student, notebook, submission_timeout, integr
     gradebook = Path(workdir) / "gradebook.db"
     snapshot = Path(workdir) / "gradebook.before-student.db"
     shutil.copyfile(gradebook, snapshot)
-    code = _run_killing_everything(["autograde", assignment, "--student", student, "--force"],
+    code = run_nbgrader(["autograde", assignment, "--student", student, "--force"],
                                    cwd=workdir, timeout=submission_timeout, log_path=log_path,
                                    secret=grading_secret(workdir))
     autograded = Path(workdir) / "autograded" / student / assignment / f"{assignment}.ipynb"
@@ -404,7 +404,7 @@ def write_feedback(workdir, assignment, results):
     """HTML feedback per student: nbgrader's (hidden tests removed) or a page saying why not."""
     graded = [r for r in results if r.status == "graded"]
     if graded:
-        _run_killing_everything(["generate_feedback", assignment, "--force"], cwd=workdir,
+        run_nbgrader(["generate_feedback", assignment, "--force"], cwd=workdir,
                                 timeout=COURSE_STEP_TIMEOUT,
                                 log_path=Path(workdir) / "logs" / "course-generate_feedback.log")
     for r in results:
@@ -413,7 +413,7 @@ def write_feedback(workdir, assignment, results):
         if r.status == "graded" and page.is_file():
             continue
         if r.status == "graded":
-            _run_killing_everything(["generate_feedback", assignment, "--student", r.student,
+            run_nbgrader(["generate_feedback", assignment, "--student", r.student,
                                      "--force"], cwd=workdir, timeout=COURSE_STEP_TIMEOUT,
                                     log_path=Path(workdir) / "logs" / f"feedback-{r.student}.log")
             if page.is_file():

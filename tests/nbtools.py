@@ -33,16 +33,6 @@ def solution_cells(nb):
     return [c for c in nb.cells if nbgrader_meta(c).get("solution")]
 
 
-def execute(nb, cwd, timeout=300):
-    """Run every cell (tags ignored, as in grading), keeping errors in the outputs."""
-    from nbclient import NotebookClient
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                            skip_cells_with_tag="no-cell-is-ever-skipped-here",
-                            resources={"metadata": {"path": str(cwd)}})
-    client.execute()
-    return nb
-
-
 def errors(cell):
     return [o for o in cell.get("outputs", []) if o.output_type == "error"]
 

@@ -18,7 +18,8 @@ import pytest
 
 from coursetools.autograde import collect, grade_class
 from coursetools.curriculum import CURRICULUM
-from nbtools import ASSIGNMENTS, ROOT, chapter_path, nbgrader_meta, read, solution_path
+from nbtools import (ASSIGNMENTS, ROOT, chapter_path, errors, nbgrader_meta, read, solution_path,
+                     text)
 
 # One realistic bug per graded function: the body that replaces the solution.
 BUGS = {
@@ -270,6 +271,19 @@ def test_scores_are_exact_for_correct_stub_and_all_bugs(assignment, tmp_path):
     assert float(rows["correct"]["max_score"]) == total
     assert set(rows) == set(submissions)
     assert f"[{len(submissions)}/{len(submissions)}]" in log
+
+    graded = tmp_path / "course" / "autograded"
+    for cell in read(graded / "correct" / assignment / f"{assignment}.ipynb").cells:
+        # every cell ran without an error (try-it cells too: grading strips their tag), and
+        # every check, hidden ones included, printed its one ✓ line
+        assert not errors(cell), (cell.source[:80], [e.evalue for e in errors(cell)])
+        if nbgrader_meta(cell).get("grade"):
+            assert text(cell).count("✓") == cell.source.count("grading.check_"), cell.source
+    for cell in read(graded / "untouched" / assignment / f"{assignment}.ipynb").cells:
+        if nbgrader_meta(cell).get("grade"):    # each check says the stub is not implemented
+            assert errors(cell) and "not implemented" in errors(cell)[0].evalue, cell.source
+        elif nbgrader_meta(cell).get("solution"):
+            assert not errors(cell), "defining a stub must not fail"
 
 
 def _tag_tests(nb):
