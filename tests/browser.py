@@ -2,8 +2,8 @@
 
 ``check_pages`` serves the html folder on localhost, refuses every other request (so a
 formula typeset from a CDN, or an image from the web, shows up as a failure), opens each
-page at desktop and at phone width, saves a screenshot of both and returns the problems
-it found, one line each.
+page at desktop or at phone width, saves a screenshot of it and returns the problems it
+found, one line each.
 """
 import functools
 import http.server
@@ -79,19 +79,26 @@ _TOO_WIDE = """(width) => {
 }"""
 
 
-def _check_page(page, base, name, root, shots, problems):
+def _check_page(page, base, name, root, shots, view, problems):
     url = urljoin(base, name)
     errors = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.set_viewport_size({"width": DESKTOP[0], "height": DESKTOP[1]})
+    width, height = DESKTOP if view == "desktop" else PHONE
+    page.set_viewport_size({"width": width, "height": height})
     response = page.goto(url, wait_until="load")
     if response is None or not response.ok:
         problems.append(f"{name}: does not load")
         return
     found = page.evaluate(_INSPECT)
     stem = name.replace("/", "__").removesuffix(".html")
-    page.screenshot(path=str(shots / f"{stem}-desktop.png"), full_page=True)
+    page.screenshot(path=str(shots / f"{stem}-{view}.png"), full_page=True)
+    problems.extend(f"{name}: JavaScript error: {text[:160]}" for text in errors)
+    if view == "phone":
+        wide = page.evaluate(_TOO_WIDE, width)
+        if wide:
+            problems.append(f"{name}: wider than a {width} px phone screen: {', '.join(wide)}")
+        return
     for formula in found["raw"][:3]:
         problems.append(f"{name}: a formula is not typeset: {formula!r}")
     for image in found["images"]:
@@ -118,25 +125,20 @@ def _check_page(page, base, name, root, shots, problems):
         if len(found["launches"]) < 2 or not all(repository in h for h in found["launches"]):
             problems.append(f"{name}: launch buttons {found['launches']} do not point at "
                             f"{repository}")
-    page.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})
-    page.wait_for_timeout(100)
-    wide = page.evaluate(_TOO_WIDE, PHONE[0])
-    if wide:
-        problems.append(f"{name}: wider than a {PHONE[0]} px phone screen: {', '.join(wide)}")
-    page.screenshot(path=str(shots / f"{stem}-phone.png"), full_page=True)
-    problems.extend(f"{name}: JavaScript error: {text[:160]}" for text in errors)
 
 
-def check_pages(html, pages, shots):
-    """Open every page of ``pages`` (paths below ``html``); the problems found, one per line."""
+def check_pages(html, pages, shots, view):
+    """Open every page of ``pages`` (paths below ``html``) at ``view`` width ("desktop": every
+    check; "phone": the width, console errors and the screenshot); the problems, one per line."""
     from playwright.sync_api import sync_playwright
 
     chromium = find_chromium()
     if chromium is None:
         return ["no Chromium found (Debian/Ubuntu: apt install chromium); .ci/run installs it"]
     shots = Path(shots)
-    shutil.rmtree(shots, ignore_errors=True)
-    shots.mkdir(parents=True)
+    shots.mkdir(parents=True, exist_ok=True)
+    for old in shots.glob(f"*-{view}.png"):
+        old.unlink()
     server = _serve(html)
     base = f"http://127.0.0.1:{server.server_address[1]}/"
     problems, outside = [], []
@@ -156,7 +158,7 @@ def check_pages(html, pages, shots):
             context.route("**/*", offline)
             for name in pages:
                 page = context.new_page()
-                _check_page(page, base, name, root, shots, problems)
+                _check_page(page, base, name, root, shots, view, problems)
                 page.close()
             browser.close()
     finally:

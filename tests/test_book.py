@@ -90,14 +90,15 @@ def test_mathjax_ships_with_the_site(site):
         assert "cdn.jsdelivr.net" not in content and "mathjax@" not in content, page
 
 
-def test_every_page_works_in_a_browser_without_network(site):
-    """Each page in headless Chromium at desktop and phone width, screenshots in
+@pytest.mark.parametrize("view", ["desktop", "phone"])
+def test_every_page_works_in_a_browser_without_network(site, view):
+    """Each page in headless Chromium at desktop and at phone width, screenshots in
     _build/screenshots/. CI installs Chromium (.ci/run) and requires the test; elsewhere it
     is skipped, with the reason, when no Chromium is installed."""
     from browser import check_pages, find_chromium
     if find_chromium() is None and not os.environ.get("COURSE_BROWSER_REQUIRED"):
         pytest.skip("no Chromium to open the pages with (Debian/Ubuntu: apt install chromium)")
-    problems = check_pages(site, _toc_pages(), ROOT / "_build" / "screenshots")
+    problems = check_pages(site, _toc_pages(), ROOT / "_build" / "screenshots", view)
     assert not problems, "\n".join(problems)
 
 
