@@ -501,7 +501,12 @@ def test_our_nbgrader_config_stops_nbgrader_when_it_cannot_load(tmp_path):
 
 
 def test_our_nbgrader_config_loads_from_another_folder(tmp_path):
-    """Copied into an instructor's own course folder, it finds the installed course."""
+    """Copied into an instructor's own course folder, it finds the installed course: the
+    assignment it generates there has the setup cell only our settings insert."""
+    import shutil
     (tmp_path / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text())
-    result = _nbgrader(["generate_assignment", "--help-all"], tmp_path)
-    assert result.returncode == 0 and "could not load" not in result.stdout + result.stderr
+    shutil.copytree(ROOT / "solutions" / "01_dot_product", tmp_path / "solutions" / "01_dot_product")
+    result = _nbgrader(["generate_assignment", "01_dot_product", "--no-db"], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    generated = read(tmp_path / "chapters" / "01_dot_product" / "01_dot_product.ipynb")
+    assert any("%pip install" in c.source for c in generated.cells)
