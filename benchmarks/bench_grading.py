@@ -13,8 +13,6 @@ Usage: python benchmarks/bench_grading.py [--students 20] [--chapters 01_dot_pro
 """
 import argparse
 import platform
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +23,8 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))      # the tests' notebook makers: one way to make a class
 
-from test_autograde import BUGS, _points, _solution_bodies, _submission, _with_bug  # noqa: E402
+from test_autograde import (BUGS, _nbgrader, _points, _solution_bodies, _submission,  # noqa: E402
+                            _with_bug, plain_nbgrader_course)
 
 from coursetools.autograde import grade_class  # noqa: E402
 
@@ -36,7 +35,7 @@ HOSTILE = {
 
 
 def make_class(assignment, students):
-    """{student: notebook}: 60% correct, 15% untouched, 20% one bug, 5% hostile."""
+    """{student: answers}: 60% correct, 15% untouched, 20% one bug, 5% hostile."""
     correct = _solution_bodies(assignment)
     names = [n for n in _points(assignment) if n in BUGS]
     first = names[0]
@@ -54,43 +53,30 @@ def make_class(assignment, students):
             hostile = "endless" if hostile_count % 5 == 0 else "patches_grader"
             hostile_count += 1
             kind, answers = hostile, {**correct, first: correct[first] + "\n" + HOSTILE[hostile]}
-        made[f"s{i:03d}_{kind}"] = _submission(assignment, answers)
+        made[f"s{i:03d}_{kind}"] = answers
     return made
 
 
-def grade_with_course(assignment, notebooks, scratch, cell_timeout):
+def grade_with_course(assignment, answers, scratch, cell_timeout):
     folder = scratch / "course-submissions" / assignment
     folder.mkdir(parents=True)
-    for student, nb in notebooks.items():
-        nbformat.write(nb, str(folder / f"{student}.ipynb"))
+    for student, given in answers.items():
+        nbformat.write(_submission(assignment, given), str(folder / f"{student}.ipynb"))
     started = time.perf_counter()
     grade_class(ROOT, assignment, folder, scratch / "course-grading" / assignment, cell_timeout,
                 submission_timeout=max(60, 20 * cell_timeout), out=lambda line: None)
     return time.perf_counter() - started
 
 
-def grade_with_plain_nbgrader(assignment, notebooks, scratch, cell_timeout):
+def grade_with_plain_nbgrader(assignment, answers, scratch, cell_timeout):
     course = scratch / "plain" / assignment
-    shutil.copytree(ROOT / "solutions" / assignment, course / "source" / assignment)
-    (course / "nbgrader_config.py").write_text(f"c = get_config()\nc.Execute.timeout = {cell_timeout}\n")
-    nbgrader = [sys.executable, "-m", "nbgrader"]
-    subprocess.run([*nbgrader, "generate_assignment", assignment, "--force"], cwd=course,
-                   check=True, capture_output=True)
-    release = course / "release" / assignment / f"{assignment}.ipynb"
-    for student, nb in notebooks.items():
-        folder = course / "submitted" / student / assignment
-        folder.mkdir(parents=True)
-        answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
-                   if c.metadata.get("nbgrader", {}).get("solution")}
-        nbformat.write(_submission(assignment, answers, release=release),
-                       str(folder / f"{assignment}.ipynb"))
+    plain_nbgrader_course(course, assignment, answers, f"c.Execute.timeout = {cell_timeout}\n")
     started = time.perf_counter()
-    subprocess.run([*nbgrader, "autograde", assignment, "--force"], cwd=course,
-                   capture_output=True)
+    _nbgrader(["autograde", assignment, "--force"], course)
     seconds = time.perf_counter() - started
     graded = len(list((course / "autograded").glob(f"*/{assignment}/{assignment}.ipynb")))
-    if graded != len(notebooks):
-        raise SystemExit(f"plain nbgrader graded {graded} of {len(notebooks)} notebooks; see {course}")
+    if graded != len(answers):
+        raise SystemExit(f"plain nbgrader graded {graded} of {len(answers)} notebooks; see {course}")
     return seconds
 
 
@@ -108,9 +94,9 @@ def main():
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         for assignment in args.chapters:
-            notebooks = make_class(assignment, args.students)
-            sample = dict(list(notebooks.items())[:args.sample])
-            for name, grade, these in (("course grade", grade_with_course, notebooks),
+            answers = make_class(assignment, args.students)
+            sample = dict(list(answers.items())[:args.sample])
+            for name, grade, these in (("course grade", grade_with_course, answers),
                                        ("plain nbgrader", grade_with_plain_nbgrader, sample)):
                 seconds = grade(assignment, these, scratch, args.cell_timeout)
                 totals[name][0] += len(these)

@@ -175,20 +175,20 @@ def prepare_course(repo, assignment, workdir, cell_timeout):
         f"c.Execute.timeout = {int(cell_timeout)}\n"
     )
     (workdir / "nbgrader_config.py").write_text(config, encoding="utf-8")
-    _course_step(["generate_assignment", assignment, "--force"], workdir,
-                 f"nbgrader could not generate {assignment}")
+    logs = workdir / "logs"
+    logs.mkdir(exist_ok=True)
+    run_nbgrader_step(["generate_assignment", assignment, "--force"], workdir,
+                      logs / "course-generate_assignment.log",
+                      f"nbgrader could not generate {assignment}")
     return workdir
 
 
-def _course_step(args, workdir, failure):
+def run_nbgrader_step(args, cwd, log_path, failure):
     """Run an nbgrader step of the instructor's (not a student's) in a preloaded process.
 
     Raises RuntimeError(``failure`` and nbgrader's output) when it does not succeed.
     """
-    logs = Path(workdir) / "logs"
-    logs.mkdir(exist_ok=True)
-    log_path = logs / f"course-{args[0]}.log"
-    code = run_nbgrader(args, cwd=workdir, timeout=COURSE_STEP_TIMEOUT, log_path=log_path)
+    code = run_nbgrader(args, cwd=cwd, timeout=COURSE_STEP_TIMEOUT, log_path=log_path)
     if code != 0:
         output = log_path.read_text(encoding="utf-8", errors="replace") if log_path.is_file() else ""
         raise RuntimeError(f"{failure}:\n{output}")

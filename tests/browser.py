@@ -14,7 +14,8 @@ from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 import nbformat
-import yaml
+
+from coursetools.repo import repository_url
 
 DESKTOP, PHONE = (1280, 900), (390, 844)
 #: Debian's package (what .ci/run installs), then other common names
@@ -33,13 +34,6 @@ def find_chromium():
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
-
-
-@functools.lru_cache(maxsize=1)
-def _repository(root):
-    with open(Path(root) / "_config.yml", encoding="utf-8") as handle:
-        url = yaml.safe_load(handle)["repository"]["url"].rstrip("/")
-    return urlparse(url).path.strip("/")          # "owner/name"
 
 
 def _serve(folder):
@@ -121,7 +115,7 @@ def _check_page(page, base, name, root, shots, view, problems):
                 nbformat.reads(fetched.text(), as_version=4)
             except Exception as exc:  # noqa: BLE001  whatever nbformat says is the problem
                 problems.append(f"{name}: the downloaded notebook does not open ({exc})")
-        repository = _repository(root)
+        repository = urlparse(repository_url(root)).path.strip("/")     # "owner/name"
         if len(found["launches"]) < 2 or not all(repository in h for h in found["launches"]):
             problems.append(f"{name}: launch buttons {found['launches']} do not point at "
                             f"{repository}")

@@ -455,26 +455,35 @@ def _nbgrader(args, cwd, env=None):
                           capture_output=True, text=True, stdin=subprocess.DEVNULL)
 
 
+def plain_nbgrader_course(course, assignment, answers, config=""):
+    """An nbgrader course folder of an instructor's own: the solutions as its source, released
+    with nbgrader's defaults (plus ``config``), and each student's ``answers`` submitted."""
+    import shutil
+    shutil.copytree(ROOT / "solutions" / assignment, course / "source" / assignment)
+    if config:
+        (course / "nbgrader_config.py").write_text("c = get_config()\n" + config)
+    generated = _nbgrader(["generate_assignment", assignment, "--force"], course)
+    if generated.returncode != 0:
+        raise RuntimeError(generated.stdout + generated.stderr)
+    released = course / "release" / assignment / f"{assignment}.ipynb"
+    for student, given in answers.items():
+        folder = course / "submitted" / student / assignment
+        folder.mkdir(parents=True)
+        nbformat.write(_submission(assignment, given, release=released),
+                       str(folder / f"{assignment}.ipynb"))
+
+
 def test_plain_nbgrader_with_its_defaults_fails_closed(tmp_path):
     """An instructor's own nbgrader course (no config of ours): the solutions as its source, the
     students' notebooks submitted. The stub scores 0, a bug loses its points, the solution
     scores full marks: no test cell carries a tag that nbgrader's executor skips (which
     test_notebooks checks for every chapter)."""
     assignment = "01_dot_product"
-    import shutil
-    shutil.copytree(ROOT / "solutions" / assignment, tmp_path / "source" / assignment)
-    generated = _nbgrader(["generate_assignment", assignment, "--force"], tmp_path)
-    assert generated.returncode == 0, generated.stdout + generated.stderr
     points = _points(assignment)
     name = next(iter(points))               # the chapter's first graded name
     answers = {"correct": _solution_bodies(assignment), "untouched": {},
                "bug": {**_solution_bodies(assignment), name: _with_bug(assignment, name)}}
-    for student, given in answers.items():
-        folder = tmp_path / "submitted" / student / assignment
-        folder.mkdir(parents=True)
-        released = tmp_path / "release" / assignment / f"{assignment}.ipynb"
-        nbformat.write(_submission(assignment, given, release=released),
-                       str(folder / f"{assignment}.ipynb"))
+    plain_nbgrader_course(tmp_path, assignment, answers)
     graded = _nbgrader(["autograde", assignment, "--force"], tmp_path)
     assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
     from nbgrader.api import Gradebook

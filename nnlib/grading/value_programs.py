@@ -56,17 +56,11 @@ def _program(rng, leaves=3, steps=9):
             return xs, program
 
 
-def _run_program(program, leaves):
+def _run_program(program, leaves, on_floats=False):
+    """The program's output for these leaves: Values, or plain floats with ``on_floats``."""
     nodes = list(leaves)
     for name, i, j in program:
-        nodes.append(_STEPS[name][0](nodes[i], nodes[j]))
-    return nodes[-1]
-
-
-def _float_program(program, xs):
-    nodes = list(xs)
-    for name, i, j in program:
-        nodes.append(_STEPS[name][1](nodes[i], nodes[j]))
+        nodes.append(_STEPS[name][1 if on_floats else 0](nodes[i], nodes[j]))
     return nodes[-1]
 
 
@@ -84,7 +78,7 @@ def _finite_difference(program, xs, k, h=1e-6):
     up, down = list(xs), list(xs)
     up[k] += h
     down[k] -= h
-    return (_float_program(program, up) - _float_program(program, down)) / (2 * h)
+    return (_run_program(program, up, True) - _run_program(program, down, True)) / (2 * h)
 
 
 def _check_program(Value, program, xs):
