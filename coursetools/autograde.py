@@ -330,8 +330,8 @@ def grade_one(workdir, assignment, student, notebook, submission_timeout, integr
     snapshot = Path(workdir) / "gradebook.before-student.db"
     shutil.copyfile(gradebook, snapshot)
     code = run_nbgrader(["autograde", assignment, "--student", student, "--force"],
-                                   cwd=workdir, timeout=submission_timeout, log_path=log_path,
-                                   secret=grading_secret(workdir))
+                        cwd=workdir, timeout=submission_timeout, log_path=log_path,
+                        secret=grading_secret(workdir))
     autograded = Path(workdir) / "autograded" / student / assignment / f"{assignment}.ipynb"
     if integrity is not None and integrity.restore():
         result.status = "failed"
@@ -405,17 +405,17 @@ def write_feedback(workdir, assignment, results):
     graded = [r for r in results if r.status == "graded"]
     if graded:
         run_nbgrader(["generate_feedback", assignment, "--force"], cwd=workdir,
-                                timeout=COURSE_STEP_TIMEOUT,
-                                log_path=Path(workdir) / "logs" / "course-generate_feedback.log")
+                     timeout=COURSE_STEP_TIMEOUT,
+                     log_path=Path(workdir) / "logs" / "course-generate_feedback.log")
     for r in results:
         folder = Path(workdir) / "feedback" / r.student / assignment
         page = folder / f"{assignment}.html"
         if r.status == "graded" and page.is_file():
             continue
         if r.status == "graded":
-            run_nbgrader(["generate_feedback", assignment, "--student", r.student,
-                                     "--force"], cwd=workdir, timeout=COURSE_STEP_TIMEOUT,
-                                    log_path=Path(workdir) / "logs" / f"feedback-{r.student}.log")
+            run_nbgrader(["generate_feedback", assignment, "--student", r.student, "--force"],
+                         cwd=workdir, timeout=COURSE_STEP_TIMEOUT,
+                         log_path=Path(workdir) / "logs" / f"feedback-{r.student}.log")
             if page.is_file():
                 continue
             r.reason = "nbgrader could not render the feedback page"
