@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from coursetools.autograde import collect, grade_class
+from remotetools import cell_passes, student_process
 from coursetools.curriculum import CURRICULUM
 from nbtools import (ASSIGNMENTS, ROOT, chapter_path, errors, nbgrader_meta, read, solution_path,
                      text)
@@ -214,27 +215,42 @@ def _test_cell_scores(assignment, namespace):
     return scores
 
 
-@pytest.mark.parametrize("secret", [None, "a grading folder's secret"], ids=["fixed", "secret"])
+def _remote_test_cell_scores(assignment, namespace):
+    """Like _test_cell_scores, with each test cell run here and ``namespace`` in a student
+    process of its own, as `course grade` runs them (nnlib.grading.remote)."""
+    scores = {}
+    with student_process(namespace) as connection:
+        for cell in read(solution_path(assignment)).cells:
+            if nbgrader_meta(cell).get("grade"):
+                ok, _ = cell_passes(cell.source, connection)
+                scores[nbgrader_meta(cell)["grade_id"][len("test_"):]] = ok
+    return scores
+
+
+@pytest.mark.parametrize("where", ["in-process", "verdict-outside"])
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_each_realistic_bug_costs_its_own_points_and_no_others(assignment, secret, monkeypatch,
+def test_each_realistic_bug_costs_its_own_points_and_no_others(assignment, where, monkeypatch,
                                                                capsys):
     """Each bug, alone in an otherwise correct notebook: its test cell fails (with the cells
-    that are made of it, ALSO_BROKEN), every other one passes; with the fixed hidden inputs
-    and with ones drawn from a grading secret (40 secrets were tried once by hand, all
-    alike). The checks run in this process, as in a kernel; the grading pipeline itself is
-    exercised below with all bugs at once."""
+    that are made of it, ALSO_BROKEN), every other one passes. In-process, as in a student's
+    kernel, with the fixed hidden inputs; and with the verdict outside the student's process,
+    as `course grade` decides it, with hidden inputs drawn from a grading secret (40 secrets
+    were tried once by hand, all alike). The grading pipeline itself is exercised below with
+    all bugs at once."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from nnlib.grading.core import SECRET_VARIABLE
-    if secret:
-        monkeypatch.setenv(SECRET_VARIABLE, secret)
+    if where == "verdict-outside":
+        monkeypatch.setenv(SECRET_VARIABLE, "a grading folder's secret")
+        scores_of = _remote_test_cell_scores
     else:
         monkeypatch.delenv(SECRET_VARIABLE, raising=False)
+        scores_of = _test_cell_scores
     monkeypatch.chdir(solution_path(assignment).parent)
     namespace = _lecture_namespace(assignment)
     plt.close("all")
-    assert all(_test_cell_scores(assignment, namespace).values())
+    assert all(scores_of(assignment, namespace).values())
     solutions = [c for c in read(solution_path(assignment)).cells if nbgrader_meta(c).get("solution")]
     for name in _points(assignment):
         buggy = dict(namespace)
@@ -244,7 +260,7 @@ def test_each_realistic_bug_costs_its_own_points_and_no_others(assignment, secre
             exec(compile(source, f"<{grade_id}>", "exec"), buggy)
         with warnings.catch_warnings(), np.errstate(all="ignore"):   # what a bug may cause
             warnings.simplefilter("ignore")
-            scores = _test_cell_scores(assignment, buggy)
+            scores = scores_of(assignment, buggy)
         broken = {name, *ALSO_BROKEN.get(name, ())}
         assert {n for n, ok in scores.items() if not ok} == broken, name
     capsys.readouterr()

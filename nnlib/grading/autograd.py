@@ -10,7 +10,7 @@ checked in grading/modules.py.
 """
 import math
 
-from nnlib.grading.core import GradingError, case_rng, ensure_student_class, passed
+from nnlib.grading.core import GradingError, case_rng, ensure_student_class, passed, type_name
 from nnlib.grading.value_programs import _check_engine_style, _check_program, _program
 from nnlib.grading.value_reading import (_ORDER, _attr, _backward, _check_reached, _children, _close, _data, _fmt, _grad, _leaves, _mismatch, _node, _reaches, _reference, _run, _with)
 
@@ -216,7 +216,7 @@ def _check_leaf(leaf, x):
     op = _attr(leaf, "_op", what, "keep the name of the op that made a Value in self._op "
                                   "(a string; '' for a Value made from a number).")
     if not isinstance(op, str):
-        raise GradingError(f"{what}._op is a {type(op).__name__}; it should be a string "
+        raise GradingError(f"{what}._op is a {type_name(op)}; it should be a string "
                            "('' for a Value made from a number).")
 
 
@@ -260,7 +260,7 @@ def _check_op(Value, op, xs):
                 "self._prev, or backward() cannot reach them.")
     op_attr = _attr(out, "_op", f"({call})", "keep the name of the op in self._op (a string).")
     if not isinstance(op_attr, str):
-        raise GradingError(f"({call})._op is a {type(op_attr).__name__}; it should be a string "
+        raise GradingError(f"({call})._op is a {type_name(op_attr)}; it should be a string "
                            "naming the op.")
     _backward(out, call)
     for name, leaf, right in zip(names, leaves, grads):

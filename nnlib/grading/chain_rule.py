@@ -6,19 +6,9 @@ import numpy as np
 from nnlib import chain_rule as ref_chain
 from nnlib import gradcheck as ref
 from nnlib.grading import core
-from nnlib.grading.core import (
-    SIGN_FLIPPED,
-    GradingError,
-    Hint,
-    call_student,
-    case_rng,
-    compare,
-    describe_call,
-    ensure_student_function,
-    passed,
-    run_cases,
-    time_limit,
-)
+from nnlib.grading.core import (GradingError, Hint, SIGN_FLIPPED, call_student, case_rng, compare,
+                                describe_call, ensure_student_function, passed, run_cases,
+                                time_limit, type_name)
 
 DEFAULT_H = 1e-5
 #: a student's central difference and nnlib's, with the same h, agree to rounding
@@ -295,7 +285,7 @@ def check_expression_grads(expression_grads, hidden=False):
         if got is None:
             raise GradingError(f"{call} returned None. Did you forget the `return` statement?")
         if not isinstance(got, dict):
-            raise GradingError(f"{call} returned a {type(got).__name__}; it should return a "
+            raise GradingError(f"{call} returned a {type_name(got)}; it should return a "
                                f"dict with the keys {wanted}.")
         missing = [k for k in KEYS if k not in got]
         if missing:

@@ -97,6 +97,19 @@ def grading_as(name):
         _GRADING.pop()
 
 
+#: names of the student calls in progress, innermost last (see ``current_allowance``)
+_CALLING = []
+
+
+def current_allowance():
+    """The graded name whose BUILDS_ON applies to the student call in progress, if any.
+
+    A test cell run by `course grade` sends it along with each request to the
+    student's kernel, which applies ``own_work_only`` there.
+    """
+    return _allowance(_CALLING[-1]) if _CALLING else None
+
+
 def _allowance(name):
     """The graded name whose BUILDS_ON entry applies to a call named ``name``."""
     return _GRADING[-1] if _GRADING else name.split(".")[0]
@@ -175,12 +188,12 @@ def describe(value):
     if isinstance(value, numbers.Real):
         return f"{value:.4g}"
     if isinstance(value, (list, tuple)):
-        return f"{type(value).__name__} of {len(value)}"
+        return f"{type_name(value)} of {len(value)}"
     if isinstance(value, dict):
         return "dict with keys " + ", ".join(map(str, value))
     if callable(value):
         return getattr(value, "__name__", "a function")
-    return type(value).__name__
+    return type_name(value)
 
 
 def describe_call(name, args, kwargs=None):
@@ -190,10 +203,30 @@ def describe_call(name, args, kwargs=None):
     return f"{name}({', '.join(parts)})"
 
 
+def type_name(value):
+    """The name of ``value``'s type; for a student's object kept in its kernel, its own."""
+    if getattr(type(value), "_nnlib_remote_kind", None):
+        return object.__getattribute__(value, "_type")
+    return type(value).__name__
+
+
+def live(value):
+    """``value`` itself, or for a student's object kept in its kernel (``course grade``) a
+    twin whose reads return the kernel's own lists, dicts and arrays, so that writing into
+    them in place reaches the student's object as it does in a notebook."""
+    twin = getattr(type(value), "_nnlib_live", None)
+    return twin(value) if twin else value
+
+
+def is_class(value):
+    """A class, here or in the student's kernel (see nnlib.grading.remote)."""
+    return isinstance(value, type) or getattr(type(value), "_nnlib_remote_kind", None) == "class"
+
+
 def ensure_student_function(fn, name):
     """Fail clearly when ``fn`` is not the student's own callable."""
     if not callable(fn):
-        raise GradingError(f"{name} should be a function, but it is a {type(fn).__name__}. "
+        raise GradingError(f"{name} should be a function, but it is a {type_name(fn)}. "
                            f"Did you overwrite it with a value? Re-run the cell that defines {name}.")
     if getattr(fn, "__module__", "") and str(fn.__module__).split(".")[0] == "nnlib":
         raise GradingError(f"{name} is nnlib's reference implementation, not yours. "
@@ -202,8 +235,8 @@ def ensure_student_function(fn, name):
 
 def ensure_student_class(cls, name):
     """Fail clearly when ``cls`` is not the student's own class (nor built on nnlib's)."""
-    if not isinstance(cls, type):
-        raise GradingError(f"{name} should be a class, but it is a {type(cls).__name__}. "
+    if not is_class(cls):
+        raise GradingError(f"{name} should be a class, but it is a {type_name(cls)}. "
                            f"Did you overwrite it with a value? Re-run the cell that defines {name}.")
     for base in cls.__mro__:
         if str(getattr(base, "__module__", "")).split(".")[0] == "nnlib":
@@ -226,11 +259,12 @@ def call_student(fn, name, args, kwargs=None, seconds=None, call=None):
     call = call or describe_call(name, args, kwargs)
     given = copy.deepcopy(args), copy.deepcopy(kwargs)
     refused = []
+    _CALLING.append(name)
     try:
         with time_limit(seconds), own_work_only(name) as refused:
             result = fn(*given[0], **given[1])
-    except _ReferenceCalled:
-        pass
+    except _ReferenceCalled as exc:
+        refused = refused or list(exc.args)
     except NotImplementedError:
         raise GradingError(f"{name} is not implemented yet: it still raises "
                            "NotImplementedError. Replace that line with your code.") from None
@@ -241,8 +275,10 @@ def call_student(fn, name, args, kwargs=None, seconds=None, call=None):
         raise
     except Exception as exc:  # the student's bug, reported in one line
         detail = str(exc).strip().splitlines()
-        raise GradingError(f"{call} raised {type(exc).__name__}"
+        raise GradingError(f"{call} raised {type_name(exc)}"
                            + (f": {detail[0]}" if detail else "")) from None
+    finally:
+        _CALLING.pop()
     if refused:
         raise _refusal(call, name, refused[0])
     for position, (before, after) in enumerate(zip(args, given[0])):
@@ -281,7 +317,7 @@ def as_student_number(result, call):
     if isinstance(result, np.ndarray):
         raise GradingError(f"{call} returned an array of shape {result.shape}; it should return "
                            "a single number (a float).")
-    raise GradingError(f"{call} returned a {type(result).__name__}; it should return a number.")
+    raise GradingError(f"{call} returned a {type_name(result)}; it should return a number.")
 
 
 def as_student_tuple(result, call, names):
@@ -289,8 +325,8 @@ def as_student_tuple(result, call, names):
     if result is None:
         raise GradingError(f"{call} returned None. Did you forget the `return` statement?")
     if not isinstance(result, (tuple, list)) or len(result) != len(names):
-        kind = (f"a {type(result).__name__} of {len(result)}" if isinstance(result, (tuple, list))
-                else f"a {type(result).__name__}")
+        kind = (f"a {type_name(result)} of {len(result)}" if isinstance(result, (tuple, list))
+                else f"a {type_name(result)}")
         raise GradingError(f"{call} returned {kind}; it should return {len(names)} values: "
                            f"return {', '.join(names)}.")
     return list(result)
@@ -306,7 +342,7 @@ def as_student_array(result, call):
         arr = None
     if arr is None or arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
                                                   or arr.dtype == bool):
-        raise GradingError(f"{call} returned a {type(result).__name__}; it should return a "
+        raise GradingError(f"{call} returned a {type_name(result)}; it should return a "
                            "numpy array of numbers.")
     if np.iscomplexobj(arr):
         raise GradingError(f"{call} returned complex numbers; it should return real ones.")
@@ -431,11 +467,12 @@ def expect_raises(name, student_fn, args, exception, why):
     """Fail unless ``student_fn(*args)`` raises ``exception`` (the message says ``why``)."""
     call = describe_call(name, args)
     refused = []
+    _CALLING.append(name)
     try:
         with time_limit(CALL_TIME_LIMIT), own_work_only(name) as refused:
             student_fn(*copy.deepcopy(args))
-    except _ReferenceCalled:
-        pass
+    except _ReferenceCalled as exc:
+        refused = refused or list(exc.args)
     except NotImplementedError:
         raise GradingError(f"{name} is not implemented yet: it still raises "
                            "NotImplementedError.") from None
@@ -444,8 +481,10 @@ def expect_raises(name, student_fn, args, exception, why):
     except _Timeout:
         raise GradingError(f"{call} did not finish within {CALL_TIME_LIMIT} s.") from None
     except Exception as exc:
-        raise GradingError(f"{call} raised {type(exc).__name__}, but it should raise "
+        raise GradingError(f"{call} raised {type_name(exc)}, but it should raise "
                            f"{exception.__name__} because {why}.") from None
+    finally:
+        _CALLING.pop()
     if refused:
         raise _refusal(call, name, refused[0])
     raise GradingError(f"{call} returned normally, but it should raise {exception.__name__} "

@@ -12,18 +12,9 @@ import numpy as np
 
 from nnlib import losses as ref_losses
 from nnlib import network as ref_network
-from nnlib.grading.core import (
-    GradingError,
-    Hint,
-    as_student_array,
-    as_student_tuple,
-    call_student,
-    case_rng,
-    compare,
-    describe,
-    ensure_student_function,
-    passed,
-)
+from nnlib.grading.core import (GradingError, Hint, as_student_array, as_student_tuple,
+                                call_student, case_rng, compare, describe, ensure_student_function,
+                                passed, type_name)
 from nnlib.grading.training import _compare_or, _history
 
 
@@ -82,7 +73,7 @@ class _FitRun:
         layers = len(self.sizes) - 1
         keys = [f"{kind}{layer}" for layer in range(1, layers + 1) for kind in "Wb"]
         if not isinstance(params, dict):
-            raise GradingError(f"{self.call}[0] (params) is a {type(params).__name__}; it "
+            raise GradingError(f"{self.call}[0] (params) is a {type_name(params)}; it "
                                f"should be a dict with {', '.join(keys)}.")
         missing = [k for k in keys if k not in params]
         if missing:

@@ -10,7 +10,8 @@ import numbers
 
 import numpy as np
 
-from nnlib.grading.core import GradingError, case_rng, ensure_student_class, grading_as, passed
+from nnlib.grading.core import (GradingError, case_rng, ensure_student_class, grading_as, passed,
+                                type_name)
 from nnlib.grading.value_reading import (ATOL, RTOL, _attr, _data, _fmt, _grad, _mismatch, _node, _run)
 
 
@@ -160,11 +161,11 @@ def _parameters(model, net):
     try:
         params = _run(lambda: list(got), f"{net.kind}.parameters", call)
     except GradingError:
-        raise GradingError(f"{call} returned a {type(got).__name__}; it should return a list of "
+        raise GradingError(f"{call} returned a {type_name(got)}; it should return a list of "
                            "the Values to train.") from None
     nested = [p for p in params if isinstance(p, (list, tuple))]
     if nested:
-        raise GradingError(f"{call} returned a list that holds {type(nested[0]).__name__}s (one "
+        raise GradingError(f"{call} returned a list that holds {type_name(nested[0])}s (one "
                            "per neuron or layer); it should be ONE flat list of Values, e.g. "
                            "[p for n in self.neurons for p in n.parameters()].")
     numbers_ = [p for p in params if isinstance(p, (numbers.Real, np.number))]
@@ -174,7 +175,7 @@ def _parameters(model, net):
                            "their grad and change their data.")
     for i, p in enumerate(params):
         if not (hasattr(p, "data") and hasattr(p, "grad")):
-            raise GradingError(f"{call}[{i}] is a {type(p).__name__}; every entry should be a "
+            raise GradingError(f"{call}[{i}] is a {type_name(p)}; every entry should be a "
                                "Value (with .data and .grad).")
     if len(params) != net.count:
         missing_bias = len(params) == net.count - net.neurons
@@ -212,7 +213,7 @@ def _outputs(model, net, x, x_text):
     if isinstance(out, (list, tuple)):
         if net.single and len(out) == 1 or net.kind == "Neuron":
             raise GradingError(
-                f"{call} returned a {type(out).__name__} of {len(out)}; "
+                f"{call} returned a {type_name(out)} of {len(out)}; "
                 + ("a neuron returns one Value." if net.kind == "Neuron" else
                    "with a single output neuron it should return that Value itself "
                    "(out[0] if len(out) == 1 else out), so that the output is a Value you "
@@ -220,18 +221,18 @@ def _outputs(model, net, x, x_text):
         if len(out) != nout and net.kind == "MLP":
             sizes = [n for _, n in net.sizes[:-1]]
             raise GradingError(
-                f"{call} returned a {type(out).__name__} of {len(out)} Values; its last layer "
+                f"{call} returned a {type_name(out)} of {len(out)} Values; its last layer "
                 f"has {nout} neuron{'s' if nout > 1 else ''}, so it should return "
                 + ("one Value." if nout == 1 else f"{nout} Values.")
                 + (" Likely bug: the last layer is missing: make one Layer per entry of nouts "
                    "(for i in range(len(nouts)))." if len(out) in sizes else ""))
         if len(out) != nout:
-            raise GradingError(f"{call} returned a {type(out).__name__} of {len(out)} Values; "
+            raise GradingError(f"{call} returned a {type_name(out)} of {len(out)} Values; "
                                f"it should return {nout}, one per output neuron.")
         return [_node(o, f"{call}[{i}]") for i, o in enumerate(out)], call
     if not net.single:
         _node(out, call)
-        raise GradingError(f"{call} returned a single {type(out).__name__}; it should return a "
+        raise GradingError(f"{call} returned a single {type_name(out)}; it should return a "
                            f"list of {nout} Values, one per neuron.")
     return [_node(out, call)], call
 
@@ -251,7 +252,7 @@ def _set_values(params, values, net):
             p.data = float(v)
         except Exception as exc:  # noqa: BLE001  whatever the student's Value does
             raise GradingError(f"could not set {net.call}.parameters()[{i}].data "
-                               f"({type(exc).__name__}); a Value's data must be a plain, "
+                               f"({type_name(exc)}); a Value's data must be a plain, "
                                "writable attribute.") from None
 
 

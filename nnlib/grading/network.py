@@ -9,20 +9,9 @@ import numpy as np
 from nnlib import losses as ref_losses
 from nnlib import network as ref
 from nnlib.activations import relu, sigmoid
-from nnlib.grading.core import (
-    SIGN_FLIPPED,
-    GradingError,
-    Hint,
-    as_student_array,
-    as_student_tuple,
-    as_student_number,
-    call_student,
-    case_rng,
-    compare,
-    describe_call,
-    ensure_student_function,
-    passed,
-)
+from nnlib.grading.core import (GradingError, Hint, SIGN_FLIPPED, as_student_array,
+                                as_student_number, as_student_tuple, call_student, case_rng,
+                                compare, describe_call, ensure_student_function, passed, type_name)
 
 BATCH_HINT = ("OFF BY THE BATCH SIZE: you sum over the examples instead of averaging "
               "(divide by n, the number of rows)")
@@ -52,7 +41,7 @@ def _as_dict(result, call, what):
     if result is None:
         raise GradingError(f"{call} returned None. Did you forget the `return` statement?")
     if not isinstance(result, dict):
-        raise GradingError(f"{call} returned a {type(result).__name__}; it should return a "
+        raise GradingError(f"{call} returned a {type_name(result)}; it should return a "
                            f"dict {what}.")
     return result
 

@@ -11,17 +11,8 @@ import copy
 import numpy as np
 
 from nnlib import optim as ref
-from nnlib.grading.core import (
-    GradingError,
-    Hint,
-    _same_value,
-    call_student,
-    case_rng,
-    compare,
-    describe_call,
-    ensure_student_function,
-    passed,
-)
+from nnlib.grading.core import (GradingError, Hint, _same_value, call_student, case_rng, compare,
+                                describe_call, ensure_student_function, passed, type_name)
 
 
 def _call_step(fn, name, args):
@@ -50,11 +41,11 @@ def _caller_dicts(result, given, call, with_state, original):
         if len(result) == 2 and with_state:
             if not isinstance(result[1], dict):
                 raise GradingError(f"{call} returned a tuple whose second entry is a "
-                                   f"{type(result[1]).__name__}; it should be the state dict.")
+                                   f"{type_name(result[1])}; it should be the state dict.")
             returned_state = result[1]
         returned_params = result[0]
     if returned_params is not None and not isinstance(returned_params, dict):
-        raise GradingError(f"{call} returned a {type(returned_params).__name__}; it should update "
+        raise GradingError(f"{call} returned a {type_name(returned_params)}; it should update "
                            "params in place and return it.")
     unchanged = _same_value(params, original)
     if returned_params is None and unchanged:

@@ -9,18 +9,9 @@ randomness cannot matter: lr=0, a training set of one row) and that it learns.
 import numpy as np
 
 from nnlib.activations import sigmoid
-from nnlib.grading.core import (
-    GradingError,
-    Hint,
-    as_student_array,
-    as_student_tuple,
-    call_student,
-    case_rng,
-    compare,
-    describe_call,
-    ensure_student_function,
-    passed,
-)
+from nnlib.grading.core import (GradingError, Hint, as_student_array, as_student_tuple,
+                                call_student, case_rng, compare, describe_call,
+                                ensure_student_function, passed, type_name)
 from nnlib.grading.training import _compare_or, _history
 
 
@@ -48,7 +39,7 @@ class _SgdRun:
     def _params(self, params, d):
         text = f"{self.call}[0] (params)"
         if not isinstance(params, dict):
-            raise GradingError(f"{text} is a {type(params).__name__}; it should be a dict "
+            raise GradingError(f"{text} is a {type_name(params)}; it should be a dict "
                                f"{{'w': weights of shape ({d},), 'b': the bias}}.")
         if "w" not in params or "b" not in params:
             found = ", ".join(repr(k) for k in params) or "nothing"

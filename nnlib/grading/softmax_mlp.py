@@ -6,8 +6,8 @@ import numpy as np
 
 from nnlib import activations as ref_act
 from nnlib import softmax_mlp as ref_mlp
-from nnlib.grading.core import (GradingError, Hint, as_student_number, call_student, case_rng,
-                                compare, describe, ensure_student_class, passed)
+from nnlib.grading.core import (live, GradingError, Hint, as_student_number, call_student, case_rng,
+                                compare, describe, ensure_student_class, passed, type_name)
 from nnlib.grading.softmax import _he_scale
 
 # What the check relies on (the chapter 9 notebook states it):
@@ -81,7 +81,8 @@ class _Model:
 
     def set(self, values):
         """Write ``values`` into the live arrays of model.params; they must stay there."""
-        params = self.params()
+        self.params()                       # checked: a dict of arrays of the right shapes
+        params = live(self.obj).params      # the model's own dict, wherever the model runs
         for key, value in values.items():
             params[key][...] = value
         again = self.params()
@@ -94,7 +95,7 @@ class _Model:
 
 def _check_params(params, sizes, where):
     if not isinstance(params, dict):
-        raise GradingError(f"{where} is a {type(params).__name__}; it should be a dict "
+        raise GradingError(f"{where} is a {type_name(params)}; it should be a dict "
                            "{'W1': W1, 'b1': b1, ...} of numpy arrays.")
     shapes = _mlp_shapes(sizes)
     keys = [str(k) for k in params]
@@ -122,7 +123,7 @@ def _key_problem(where, keys, wanted, sizes):
 
 def _check_array(value, key, shape, where):
     if not isinstance(value, np.ndarray):
-        raise GradingError(f"{where} is a {type(value).__name__}; store a numpy array (the checks "
+        raise GradingError(f"{where} is a {type_name(value)}; store a numpy array (the checks "
                            "write into it in place).")
     if value.shape != shape:
         message = f"{where} has shape {value.shape}, expected shape {shape}."
@@ -325,7 +326,7 @@ def _check_grads(got, model, X, y, call, expected, variants):
     if got is None:
         raise GradingError(f"{call} returned None. Did you forget the `return` statement?")
     if not isinstance(got, dict):
-        raise GradingError(f"{call} returned a {type(got).__name__}; it should return a dict "
+        raise GradingError(f"{call} returned a {type_name(got)}; it should return a dict "
                            "{'W1': dW1, 'b1': db1, ...} with the keys of model.params.")
     shapes = _mlp_shapes(model.sizes)
     keys = [str(k) for k in got]
@@ -347,7 +348,8 @@ def _own_differences(model, X, y, key, h=1e-5):
     """Central differences of the student's own loss w.r.t. the live entries of params[key]."""
     fn = model.method("loss")
     call = model.describe("loss", (X, y), ("X", "y"), f" with params['{key}'] nudged by ±{h:g}")
-    array = model.params()[key]
+    model.params()                         # checked: a dict of arrays of the right shapes
+    array = live(model.obj).params[key]    # the model's own array, wherever the model runs
     numeric = np.zeros(array.shape)
     for index in np.ndindex(*array.shape):
         old = array[index]
@@ -526,7 +528,7 @@ def _predict_shape(got, call, n, k):
     except (TypeError, ValueError):    # e.g. a ragged list
         arr = np.asarray(None)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise GradingError(f"{call} returned a {type(got).__name__}; it should return a numpy "
+        raise GradingError(f"{call} returned a {type_name(got)}; it should return a numpy "
                            "array of class labels.")
     if arr.shape == (n,):
         return

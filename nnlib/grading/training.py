@@ -6,17 +6,8 @@ import numpy as np
 
 from nnlib import network as ref_network
 from nnlib import training as ref
-from nnlib.grading.core import (
-    GradingError,
-    Hint,
-    as_student_array,
-    call_student,
-    case_rng,
-    compare,
-    describe_call,
-    ensure_student_function,
-    passed,
-)
+from nnlib.grading.core import (GradingError, Hint, as_student_array, call_student, case_rng,
+                                compare, describe_call, ensure_student_function, passed, type_name)
 
 
 # ---------------------------------------------------------------- iterate_minibatches
@@ -33,7 +24,7 @@ def _batches(fn, name, args):
     batches = []
     for i, item in enumerate(result):
         if not (isinstance(item, (tuple, list)) and len(item) == 2):
-            raise GradingError(f"{call}: batch {i} is a {type(item).__name__}; each batch should "
+            raise GradingError(f"{call}: batch {i} is a {type_name(item)}; each batch should "
                                "be a pair (X_batch, y_batch).")
         batches.append((as_student_array(item[0], f"{call}: X_batch {i}"),
                         as_student_array(item[1], f"{call}: y_batch {i}")))
@@ -230,14 +221,14 @@ def check_accuracy(accuracy, hidden=False):
 def _history(values, text, length, unit, per_batch=None):
     """A loss history as a float array of ``length`` entries, or a clear failure."""
     if not isinstance(values, (list, tuple, np.ndarray)):
-        raise GradingError(f"{text} is a {type(values).__name__}; it should be a list with one "
+        raise GradingError(f"{text} is a {type_name(values)}; it should be a list with one "
                            f"loss per {unit}.")
     entries = []
     for i, value in enumerate(values):
         try:
             entry = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError):
-            raise GradingError(f"{text}[{i}] is a {type(value).__name__}; each entry should be "
+            raise GradingError(f"{text}[{i}] is a {type_name(value)}; each entry should be "
                                "a number.") from None
         if entry.size != 1:
             raise GradingError(f"{text}[{i}] has shape {entry.shape}; each entry should be one "

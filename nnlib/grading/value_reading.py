@@ -11,7 +11,7 @@ import numbers
 import numpy as np
 
 from nnlib.autograd import Value as _RefValue
-from nnlib.grading.core import GradingError, call_student
+from nnlib.grading.core import GradingError, call_student, type_name
 
 #: a correct student engine differs from nnlib's by rounding only (another formula
 #: for tanh, a / b written as a * b**-1, numpy floats in ``data``)
@@ -42,7 +42,7 @@ def _number(value, what):
         return float(value)
     wrapped = hasattr(value, "data") and hasattr(value, "grad")
     raise GradingError(
-        f"{what} is a {type(value).__name__}, not a number."
+        f"{what} is a {type_name(value)}, not a number."
         + (" Likely bug: a Value wrapped in another Value (Value(v) where v is already a "
            "Value): wrap plain numbers only, and use v.data for the number inside."
            if wrapped else " It should hold a plain float."))
@@ -55,7 +55,7 @@ def _attr(obj, attr, what, why):
         raise GradingError(f"{what} has no attribute {attr}: {why}") from None
     except Exception as exc:  # noqa: BLE001  a property of the student's that fails
         detail = str(exc).strip().splitlines()
-        raise GradingError(f"reading {what}.{attr} raised {type(exc).__name__}"
+        raise GradingError(f"reading {what}.{attr} raised {type_name(exc)}"
                            + (f": {detail[0]}" if detail else "")) from None
 
 
@@ -76,7 +76,7 @@ def _node(result, call):
     if not (hasattr(result, "data") and hasattr(result, "grad")):
         number = isinstance(result, (numbers.Real, np.number))
         raise GradingError(
-            f"{call} returned a {type(result).__name__}; it should return a Value (with .data "
+            f"{call} returned a {type_name(result)}; it should return a Value (with .data "
             "and .grad)." + (" Likely bug: you return the number itself; wrap it: "
                              "Value(number, children, op), so it joins the graph."
                              if number else ""))
@@ -118,7 +118,7 @@ def _children(node, what):
     try:
         return list(prev)
     except TypeError:
-        raise GradingError(f"{what}._prev is a {type(prev).__name__}; it should be the set of "
+        raise GradingError(f"{what}._prev is a {type_name(prev)}; it should be the set of "
                            "the Value's children (set(_children)).") from None
 
 

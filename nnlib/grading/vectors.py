@@ -7,8 +7,8 @@ import numpy as np
 
 from nnlib import vectors as ref
 from nnlib.grading.core import (GradingError, Hint, SIGN_FLIPPED, call_student, case_rng,
-                                describe_call, ensure_student_function, expect_raises,
-                                passed, run_cases)
+                                describe_call, ensure_student_function, expect_raises, passed,
+                                run_cases, type_name)
 
 _DOT_HINTS = (
     SIGN_FLIPPED,
@@ -137,7 +137,7 @@ def check_most_similar(most_similar, hidden=False):
                 raise GradingError(f"{call} returned None. Did you forget the `return` "
                                    "statement?")
             if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, np.integer)):
-                raise GradingError(f"{call} returned a {type(got).__name__}; it should return "
+                raise GradingError(f"{call} returned a {type_name(got)}; it should return "
                                    "the row index as an int.")
             answers[i] = int(got)
         return answers[i]

@@ -1,0 +1,397 @@
+"""The grader's side of `course grade`: run a test cell here, the student's code there.
+
+A test cell's source is the instructor's. It runs in the grader's process, where
+no student code has run; every name it does not define itself (``dense``,
+``Value``) is looked up in the student's kernel (see ``kernel_side``) and arrives
+as plain data or as a proxy. Calling a proxy, reading its attributes or applying
+an operator to it is a request to the kernel, answered with plain data. So the
+checks and their messages are the ones students run in their notebooks, while
+the comparisons, and the verdict, happen here.
+"""
+import builtins
+import contextlib
+import functools
+import io
+import socket
+import time
+import traceback
+import warnings
+
+import numpy as np
+
+from nnlib.grading import core, wire
+from nnlib.grading.kernel_side import FORWARDED, HEADER, send
+
+
+class KernelGone(Exception):
+    """The student's kernel stopped answering (died, or ignored an interrupt)."""
+
+
+class Connection:
+    """Requests to one student's kernel over a connected socket.
+
+    ``interrupt()`` asks the kernel to stop what it runs (a call that ran out of
+    time); ``deadline`` bounds every wait, however the student's code behaves.
+    """
+
+    def __init__(self, sock, interrupt, deadline, grace=5.0):
+        self.sock, self.interrupt = sock, interrupt
+        self.deadline, self.grace = deadline, grace
+        self.number, self.stale, self.gone = 0, None, None
+        self.proxies = {}
+        self.notes = []      # what the kernel did that a correct notebook does not
+
+    # the protocol ---------------------------------------------------------
+    def request(self, op, *operands, name=None, graded=None, live=False):
+        if self.gone:
+            raise KernelGone(self.gone)
+        if self.stale is not None:
+            self._recover()
+        self.number += 1
+        encoder = wire.Encoder(self._send_other)
+        message = {"id": self.number, "op": op, "a": encoder.encode(list(operands))}
+        if name is not None:
+            message["n"] = name
+        if graded is not None:
+            message["as"] = graded
+        if live:
+            message["live"] = True
+        message["err"] = np.geterr()    # numpy's warnings as the checks set them here
+        sent = [None] * len(encoder.numbers)
+        for obj in encoder.keep:
+            sent[encoder.numbers[id(obj)]] = obj
+        sending = True
+        try:
+            send(self.sock, message)
+            sending = False
+            reply = self._reply(self.number)
+        except BaseException:
+            if sending:        # half a message went out: the stream cannot be trusted
+                self.gone = "the notebook's kernel was cut off in the middle of a request"
+            elif not self.gone:
+                self.stale = self.number      # a time limit struck while the kernel worked
+            raise
+        return self._result(reply, sent, live)
+
+    def _reply(self, number, wait=None):
+        end = time.monotonic() + (self.deadline if wait is None else wait)
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return self._lose("did not answer in time")
+            self.sock.settimeout(left)
+            try:
+                data = self._read()
+            except socket.timeout:
+                return self._lose("did not answer in time")
+            except OSError as exc:
+                return self._lose(f"closed the connection ({exc})")
+            try:
+                reply = wire.loads(data)
+            except wire.WireError as exc:
+                self._lose(f"sent something that is not plain data ({exc})")
+            if not isinstance(reply, dict):
+                self._lose("sent a reply that is not a dict")
+            if reply.get("id") == number:
+                return reply
+
+    def _read(self):
+        header = self._exactly(HEADER.size)
+        (size,) = HEADER.unpack(header)
+        if size > wire.MAX_MESSAGE_BYTES:
+            self._lose("sent a reply larger than the limit")
+        return self._exactly(size)
+
+    def _exactly(self, size):
+        chunks, left = [], size
+        while left:
+            chunk = self.sock.recv(min(left, 1 << 20))
+            if not chunk:
+                raise OSError("end of stream")
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    def _lose(self, why):
+        self.gone = f"the notebook's kernel {why}"
+        self.notes.append(self.gone)
+        raise KernelGone(self.gone)
+
+    def _recover(self):
+        """After a call ran out of time: interrupt it and wait for its (discarded) reply."""
+        stale, self.stale = self.stale, None
+        self.interrupt()
+        try:
+            self._reply(stale, wait=self.grace)
+        except KernelGone:
+            self.gone = ("the notebook's kernel kept running a call that ran out of time and "
+                         "ignored the interrupt")
+            self.notes.append(self.gone)
+            raise KernelGone(self.gone) from None
+
+    def close(self):
+        if not self.gone and self.stale is None:
+            with contextlib.suppress(OSError):
+                send(self.sock, {"id": 0, "op": "bye"})
+        self.sock.close()
+
+    # values ---------------------------------------------------------------
+    def _send_other(self, value):
+        if isinstance(value, Remote):
+            if object.__getattribute__(value, "_connection") is not self:
+                raise TypeError("a proxy from another kernel")
+            return {"t": "ref", "id": object.__getattribute__(value, "_number")}
+        if isinstance(value, functools.partial):
+            inner = wire.Encoder(self._send_other)
+            return {"t": "partial", "f": inner.encode(value.func),
+                    "a": inner.encode(list(value.args)), "k": inner.encode(dict(value.keywords))}
+        module, qualname = getattr(value, "__module__", None), getattr(value, "__qualname__", "")
+        if (callable(value) and isinstance(module, str) and module.split(".")[0] == "nnlib"
+                and "<" not in qualname):
+            return {"t": "fn", "m": module, "q": qualname}
+        raise TypeError(f"the grader cannot send a {type(value).__name__} to the notebook")
+
+    def _receive_other(self, data, live=False):
+        if data.get("t") != "ref":
+            raise wire.WireError(f"unknown tag {str(data.get('t'))[:20]!r}")
+        number, kind, ops = data.get("id"), data.get("kind"), data.get("ops")
+        if (not isinstance(number, int) or kind not in ("class", "callable", "object")
+                or not isinstance(ops, list) or not isinstance(data.get("type"), str)):
+            raise wire.WireError("a malformed reference")
+        if (number, live) not in self.proxies:
+            cls = _proxy_class(kind, tuple(op for op in FORWARDED if op in ops))
+            proxy = object.__new__(cls)
+            object.__setattr__(proxy, "_connection", self)
+            object.__setattr__(proxy, "_number", number)
+            object.__setattr__(proxy, "_type", data["type"][:200])
+            object.__setattr__(proxy, "_live", live)
+            self.proxies[number, live] = proxy
+        return self.proxies[number, live]
+
+    def live_twin(self, proxy):
+        """The proxy of the same object whose reads return the kernel's own containers."""
+        number = object.__getattribute__(proxy, "_number")
+        if (number, True) not in self.proxies:
+            twin = object.__new__(type(proxy))
+            for slot in Remote.__slots__:
+                object.__setattr__(twin, slot, object.__getattribute__(proxy, slot))
+            object.__setattr__(twin, "_live", True)
+            self.proxies[number, True] = twin
+        return self.proxies[number, True]
+
+    def _result(self, reply, sent, live):
+        for category, text in reply.get("warn", [])[:20] if isinstance(reply.get("warn"), list) else []:
+            _warn(category, text)
+        if "refused" in reply:
+            raise core._ReferenceCalled(str(reply["refused"])[:200])
+        if "x" in reply:
+            raise _exception(reply["x"])
+        decoder = wire.Decoder(functools.partial(self._receive_other, live=live), sent)
+        try:
+            result = decoder.decode(reply.get("r"))
+            decoder.other = self._receive_other
+            decoder.decode(reply.get("w"))      # the operands as the call left them
+        except wire.WireError as exc:
+            self._lose(f"sent a reply that is not plain data ({exc})")
+        return result
+
+
+# ------------------------------------------------------------------ proxies
+
+class Remote:
+    """A student's object that stays in the kernel; everything done to it is a request."""
+
+    __slots__ = ("_connection", "_number", "_type", "_live")
+    _nnlib_remote_kind = "object"
+
+    def _ask(self, op, *operands):
+        connection = object.__getattribute__(self, "_connection")
+        return connection.request(op, self, *operands, graded=core.current_allowance(),
+                                  live=object.__getattribute__(self, "_live"))
+
+    @staticmethod
+    def _nnlib_live(proxy):
+        return object.__getattribute__(proxy, "_connection").live_twin(proxy)
+
+    def __getattr__(self, name):
+        return Remote._ask(self, "getattr", name)
+
+    def __setattr__(self, name, value):
+        Remote._ask(self, "setattr", name, value)
+
+    def __delattr__(self, name):
+        Remote._ask(self, "delattr", name)
+
+    def __repr__(self):
+        return Remote._ask(self, "repr")
+
+    def __str__(self):
+        return Remote._ask(self, "str")
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce__(self):
+        raise TypeError("a student's object cannot be pickled by the grader")
+
+    def __instancecheck__(self, obj):
+        return Remote._ask(self, "isinstance_of", obj)
+
+    def __subclasscheck__(self, cls):
+        return Remote._ask(self, "issubclass_of", cls)
+
+
+def _remote_attribute(name):
+    return property(lambda self: Remote._ask(self, "getattr", name))
+
+
+def _operator(op, reflected=False):
+    def method(self, *operands):
+        connection = object.__getattribute__(self, "_connection")
+        values = (operands[0], self) if reflected else (self, *operands)
+        return connection.request(op, *values, graded=core.current_allowance(),
+                                  live=object.__getattribute__(self, "_live"))
+    return method
+
+
+def _call(self, *args, **kwargs):
+    connection = object.__getattribute__(self, "_connection")
+    return connection.request("call", self, args, kwargs, graded=core.current_allowance(),
+                              live=object.__getattribute__(self, "_live"))
+
+
+def _next(self):
+    connection = object.__getattribute__(self, "_connection")
+    return connection.request("next", self, graded=core.current_allowance(),
+                              live=object.__getattribute__(self, "_live"))
+
+
+_REFLECTED = {"radd": "add", "rsub": "sub", "rmul": "mul", "rtruediv": "truediv",
+              "rfloordiv": "floordiv", "rmod": "mod", "rpow": "pow", "rmatmul": "matmul"}
+_BUILTIN_OPS = {"__len__": "len", "__iter__": "iter", "__bool__": "bool", "__float__": "float",
+                "__int__": "int", "__index__": "index"}
+
+
+def _method(name):
+    if name == "__call__":
+        return _call
+    if name == "__next__":
+        return _next
+    if name in _BUILTIN_OPS:
+        return _operator(_BUILTIN_OPS[name])
+    if name == "__contains__":
+        return lambda self, item: Remote._ask(self, "contains", item)
+    bare = name.strip("_")
+    if bare in _REFLECTED:
+        return _operator(_REFLECTED[bare], reflected=True)
+    return _operator(bare)
+
+
+@functools.lru_cache(maxsize=None)
+def _proxy_class(kind, ops):
+    namespace = {"__slots__": (), "_nnlib_remote_kind": kind,
+                 "__module__": _remote_attribute("__module__"),
+                 "__doc__": _remote_attribute("__doc__")}
+    for op in ops:
+        namespace[op] = _method(op)
+    return type("Remote", (Remote,), namespace)
+
+
+def type_name(value):
+    """The type's name as the student's kernel knows it, for proxies too."""
+    if isinstance(value, Remote):
+        return object.__getattribute__(value, "_type")
+    return type(value).__name__
+
+
+# --------------------------------------------------------------- exceptions
+
+def _warn(category, text):
+    """A warning the student's code gave, raised again here for the checks to see."""
+    found = getattr(builtins, str(category), None)
+    if not (isinstance(found, type) and issubclass(found, Warning)):
+        found = UserWarning
+    warnings.warn(str(text)[:2000], found, stacklevel=2)
+
+
+_NOT_RAISED_HERE = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+@functools.lru_cache(maxsize=None)
+def _exception_class(name, base):
+    return type(name, (base,), {"__module__": "student"})
+
+
+def _exception(info):
+    """A local exception of the same name (and builtin family) as the student's."""
+    if not isinstance(info, dict):
+        return KernelGone("the notebook's kernel sent a malformed error")
+    name = str(info.get("e", "Exception"))[:100]
+    args = info.get("a")
+    if not (isinstance(args, list) and all(isinstance(a, (str, int, float, bool, type(None)))
+                                           for a in args)):
+        args = [str(info.get("m", ""))[:2000]]
+    same = getattr(builtins, name, None)
+    if (isinstance(same, type) and issubclass(same, BaseException)
+            and not issubclass(same, _NOT_RAISED_HERE)):
+        return same(*args)
+    base = Exception
+    for candidate in info.get("b", []) if isinstance(info.get("b"), list) else []:
+        found = getattr(builtins, str(candidate), None)
+        if (isinstance(found, type) and issubclass(found, Exception)
+                and not issubclass(found, _NOT_RAISED_HERE)):
+            base = found
+            break
+    return _exception_class(name if name.isidentifier() else "StudentError", base)(*args)
+
+
+# ------------------------------------------------------------- a test cell
+
+class _CellNames(dict):
+    """A test cell's names: its own, then the builtins, then the student's kernel."""
+
+    def __init__(self, connection):
+        super().__init__()
+        self.connection = connection
+
+    def __missing__(self, name):
+        if name in vars(builtins):
+            raise KeyError(name)
+        try:
+            value = self.connection.request("name", name=name)
+        except NameError:
+            raise KeyError(name) from None
+        self[name] = value
+        return value
+
+
+def run_test_cell(source, connection):
+    """Run the instructor's test cell ``source`` here against the student's kernel.
+
+    Returns nbformat-style outputs: a stream of what the checks printed and, when
+    the cell failed, one error (GradingError's one-line message, as in Jupyter).
+    """
+    printed = io.StringIO()
+    names = _CellNames(connection)
+    error = None
+    try:
+        code = compile(source, "<test cell>", "exec")
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            exec(code, {"__builtins__": builtins, "__name__": "__main__"}, names)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:     # the student's failure, or a kernel that stopped
+        error = exc
+    outputs = []
+    if printed.getvalue():
+        outputs.append({"output_type": "stream", "name": "stdout", "text": printed.getvalue()})
+    if error is not None:
+        ename = type(error).__name__
+        lines = ("".join(traceback.format_exception_only(type(error), error)).strip()
+                 if not isinstance(error, core.GradingError) else f"{ename}: {error}")
+        outputs.append({"output_type": "error", "ename": ename, "evalue": str(error),
+                        "traceback": [lines]})
+    return outputs
