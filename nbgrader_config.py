@@ -17,8 +17,7 @@ try:
                                         DeduplicateIds, GetGrades, OverwriteCells,
                                         OverwriteKernelspec)
 
-    from coursetools.preprocessors import (GuardStudentCode, InsertSetupCell, ShortTracebacks,
-                                           StripCellTags)
+    from coursetools.preprocessors import InsertSetupCell, ShortTracebacks, StripCellTags
     from coursetools.repo import find_root, repository_branch, repository_url
 
     # the repository this file belongs to: its own folder, a folder above, or the
@@ -45,10 +44,10 @@ c.InsertSetupCell.branch = branch
 
 # Autograding. Student-added tags must not change what runs: all tags are
 # stripped before execution, and the executor's skip tag is one no notebook uses.
-# Student code that reaches for the grader or IPython's machinery is disarmed.
+# (`course grade` also decides test cells outside the student's kernel: see
+# coursetools/execute.py; plain nbgrader runs them in it.)
 c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec,
-                                      OverwriteCells, StripCellTags, GuardStudentCode,
-                                      CheckCellMetadata]
+                                      OverwriteCells, StripCellTags, CheckCellMetadata]
 c.Execute.skip_cells_with_tag = "course-grading-never-skips-a-cell"
 c.Execute.timeout = 120            # seconds per cell; an endless loop is interrupted
 c.Execute.interrupt_on_timeout = True

@@ -159,7 +159,7 @@ def _site_folders():
 
 # ------------------------------------------------------------ course directory
 
-def prepare_course(repo, assignment, workdir, cell_timeout):
+def prepare_course(repo, assignment, workdir, cell_timeout, sandbox=True):
     """An nbgrader course directory in ``workdir`` whose source is the repository's solutions/."""
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -173,6 +173,15 @@ def prepare_course(repo, assignment, workdir, cell_timeout):
         f"c.CourseDirectory.source_directory = {str(Path(repo) / 'solutions')!r}\n"
         "c.CourseDirectory.release_directory = 'release'\n"
         f"c.Execute.timeout = {int(cell_timeout)}\n"
+        "# Test cells are decided in nbgrader's process, student cells run in a sandbox.\n"
+        "from nbgrader.converters import Autograde\n"
+        "from nbgrader.preprocessors import Execute\n"
+        "from coursetools.execute import GradeOutsideKernel\n"
+        "c.Autograde.autograde_preprocessors = [\n"
+        "    GradeOutsideKernel if p is Execute else p\n"
+        "    for p in Autograde.class_traits()['autograde_preprocessors'].make_dynamic_default()]\n"
+        f"c.GradeOutsideKernel.sandbox = {bool(sandbox)!r}\n"
+        f"c.GradeOutsideKernel.integrity_directory = {str(workdir / 'integrity')!r}\n"
     )
     (workdir / "nbgrader_config.py").write_text(config, encoding="utf-8")
     logs = workdir / "logs"

@@ -1,0 +1,223 @@
+"""The executor `course grade` gives nbgrader: student cells in a sandboxed kernel,
+test cells here.
+
+Every cell but the tests runs in the student's kernel, inside the sandbox
+(``coursetools.sandbox``). A test cell never runs there: its source of record
+(the instructor's, with the hidden tests, read from the gradebook by grade id)
+runs in this process, where no student code has run, and asks the kernel for the
+student's functions' answers as plain data (``nnlib.grading.remote``). The
+outputs this writes into the cell, and so the score nbgrader records, are
+decided here. What the kernel did that a correct notebook does not is written to
+the integrity folder, one JSON file per student.
+"""
+import json
+import os
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+
+import nbformat
+from jupyter_client.manager import AsyncKernelManager, KernelManager
+from jupyter_core.utils import run_sync
+from nbclient.exceptions import DeadKernelError
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import Execute
+from traitlets import Any, Bool, Integer, Unicode
+
+from coursetools.sandbox import Limits, Sandbox
+from nnlib.grading import remote
+from nnlib.grading.core import SECRET_VARIABLE
+
+#: how the kernel starts answering for a test cell: nothing of the student's is used
+SERVE = "__import__('nnlib.grading.kernel_side', fromlist=['serve']).serve({path!r}, globals())"
+ACCEPT_SECONDS = 30        # for the kernel to start answering a test cell
+SETTLE_SECONDS = 10        # for it to finish answering once the grader is done
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel started inside ``sandbox`` (or, with None, as a plain subprocess).
+
+    Interrupts go as messages (a signal cannot cross into the sandbox's process
+    tree) and the grading secret never reaches the kernel's environment.
+    """
+
+    sandbox = Any(None, allow_none=True)
+
+    @property
+    def kernel_spec(self):
+        spec = KernelManager.kernel_spec.fget(self)
+        if spec is not None:
+            spec.interrupt_mode = "message"
+        return spec
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        cmd = super().format_kernel_cmd(extra_arguments)
+        return self.sandbox.command(cmd) if self.sandbox is not None else cmd
+
+    def write_connection_file(self, **kwargs):
+        super().write_connection_file(**kwargs)
+        if self.sandbox is not None:
+            self.sandbox.give(self.connection_file)
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        kw["env"] = {k: v for k, v in (kw.get("env") or os.environ).items()
+                     if k != SECRET_VARIABLE}
+        return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+
+class GradeOutsideKernel(Execute):
+    """nbgrader's Execute, with test cells decided in this process (see the module doc)."""
+
+    sandbox = Bool(True, help="run the kernel in a bubblewrap sandbox").tag(config=True)
+    slot = Integer(0, help="grading slot: one sandbox user per slot").tag(config=True)
+    memory_limit = Integer(Limits.memory_bytes, help="bytes of address space").tag(config=True)
+    integrity_directory = Unicode("", help="where each student's integrity notes go").tag(
+        config=True)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
+        super().__init__(*args, **kwargs)
+
+    # the notebook --------------------------------------------------------
+    def preprocess(self, nb, resources=None, km=None):
+        self.tests = _tests_of_record(resources["nbgrader"])
+        self.notes, self.stopped = [], ""
+        self.scratch = Path(tempfile.mkdtemp(prefix="course-kernel-"))
+        os.chmod(self.scratch, 0o755)
+        try:
+            work = self.scratch / "work"
+            _copy_submission_files(resources.get("metadata", {}).get("path"), work)
+            self._sandbox = (Sandbox(work, self.slot, Limits(memory_bytes=self.memory_limit))
+                             .prepare() if self.sandbox else None)
+            resources = dict(resources, metadata=dict(resources.get("metadata", {}),
+                                                      path=str(work)))
+            nb, resources = super().preprocess(nb, resources, km)
+        finally:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self._write_notes(resources)
+        return nb, resources
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        work = self.scratch / "work"
+        km.sandbox = self._sandbox
+        km.transport = "ipc"            # Unix sockets in the scratch folder: no network needed
+        km.ip = str(work / "kernel")
+        km.connection_file = str(work / "kernel.json")
+        return km
+
+    def preprocess_cell(self, cell, resources, index):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.cell_type == "code" and grade_id in self.tests:
+            cell.outputs = [nbformat.from_dict(o) for o in self._test(grade_id, index)]
+            cell.execution_count = None
+            return cell, self.resources
+        if cell.cell_type == "code" and self.stopped:
+            cell.outputs = [nbformat.from_dict(o) for o in _failed(
+                f"not run: the notebook's kernel had stopped ({self.stopped})")]
+            return cell, self.resources
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self.stopped = "it died while running a cell"
+            self._note(grade_id, f"the kernel died while running cell {index}")
+            cell.outputs.append(nbformat.from_dict(_failed("the notebook's kernel died here")[0]))
+            return cell, self.resources
+
+    # a test cell ---------------------------------------------------------
+    def _test(self, grade_id, index):
+        if self.stopped or not self.km or not self.km.has_kernel or not _alive(self.km):
+            return _failed("the notebook's kernel had stopped before this test could run")
+        path = self.scratch / "work" / f"grader-{index}.sock"
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+            listener.bind(str(path))
+            os.chmod(path, 0o666)
+            listener.listen(1)
+            listener.settimeout(ACCEPT_SECONDS)
+            msg_id = self.kc.execute(SERVE.format(path=str(path)), store_history=False,
+                                     allow_stdin=False, stop_on_error=False)
+            try:
+                sock, _ = listener.accept()
+            except socket.timeout:
+                self._note(grade_id, "the kernel did not answer the grader")
+                self._settle(msg_id)
+                return _failed("the notebook did not answer the grader (is it still running "
+                               "an earlier cell?)")
+        connection = remote.Connection(sock, self._interrupt, deadline=self.timeout or 120)
+        try:
+            outputs = remote.run_test_cell(self.tests[grade_id], connection)
+        finally:
+            connection.close()
+            for note in connection.notes:
+                self._note(grade_id, note)
+        self._settle(msg_id)
+        return outputs
+
+    def _interrupt(self):
+        run_sync(self.km.interrupt_kernel)()
+
+    def _settle(self, msg_id):
+        """Wait until the kernel has finished answering; stop it if it does not."""
+        saved, self.timeout = self.timeout, SETTLE_SECONDS
+        try:
+            reply = self.wait_for_reply(msg_id)
+        except Exception:
+            reply = None
+        finally:
+            self.timeout = saved
+        if reply is None:
+            self.stopped = "it kept running after the grader was done"
+            self._note(None, "the kernel kept running after the grader was done; it was stopped")
+            run_sync(self.km.shutdown_kernel)(now=True)
+
+    def _note(self, grade_id, what):
+        self.notes.append({"cell": grade_id or "", "what": what})
+
+    def _write_notes(self, resources):
+        if not self.integrity_directory:
+            return
+        folder = Path(self.integrity_directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        student = resources.get("nbgrader", {}).get("student", "unknown")
+        (folder / f"{student}.json").write_text(json.dumps(self.notes), encoding="utf-8")
+
+
+def _tests_of_record(info):
+    """grade id -> the instructor's source of every autograded test cell of this notebook."""
+    tests = {}
+    with Gradebook(info["db_url"]) as gb:
+        notebook = gb.find_notebook(info["notebook"], info["assignment"])
+        for cell in notebook.grade_cells:
+            if cell.cell_type != "code":
+                continue
+            try:
+                gb.find_solution_cell(cell.name, info["notebook"], info["assignment"])
+                continue            # a graded answer, not a test
+            except MissingEntry:
+                pass
+            tests[cell.name] = gb.find_source_cell(cell.name, info["notebook"],
+                                                   info["assignment"]).source
+    return tests
+
+
+def _copy_submission_files(folder, target):
+    """Files the student submitted beside the notebook (data they read), without the notebook."""
+    target.mkdir(parents=True, exist_ok=True)
+    if not folder or not Path(folder).is_dir():
+        return
+    for item in Path(folder).iterdir():
+        if item.is_file() and not item.is_symlink() and item.suffix != ".ipynb":
+            shutil.copyfile(item, target / item.name)
+
+
+def _alive(km):
+    try:
+        return run_sync(km.is_alive)()
+    except Exception:
+        return False
+
+
+def _failed(message):
+    return [{"output_type": "error", "ename": "GradingError", "evalue": message,
+             "traceback": [f"GradingError: {message}"]}]

@@ -1,0 +1,146 @@
+"""Where a student's kernel runs during `course grade`: a bubblewrap sandbox.
+
+The kernel sees a read-only system (Python, its packages and nnlib, nothing else
+of the machine: no home folders, no grading folder, no other submission, no
+solutions), one writable scratch folder, no network, and its own process tree,
+with limits on memory, processes, CPU time and file size. Run as root, the
+kernel also gets a user id of its own, so it owns nothing outside its scratch.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+SANDBOX_UID = 61000          # + the grading slot: one unprivileged user per kernel at a time
+SYSTEM = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+
+
+@dataclass
+class Limits:
+    """What one student's kernel may use."""
+    memory_bytes: int = 4 * 2 ** 30     # address space: numpy, matplotlib and a model fit well
+    processes: int = 64                 # the kernel's threads count too
+    cpu_seconds: int = 3600
+    file_bytes: int = 256 * 2 ** 20
+    tmp_bytes: int = 256 * 2 ** 20
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is missing or cannot make a sandbox on this machine."""
+
+
+def _python_folders():
+    """The interpreter, the standard library, site-packages and nnlib, as real paths."""
+    import nnlib
+    folders = {sys.prefix, sys.base_prefix, sys.exec_prefix,
+               os.path.dirname(os.path.realpath(sys.executable)),
+               os.path.dirname(os.path.abspath(nnlib.__file__))}
+    folders.update(sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib"))
+    folders.update(p for p in sys.path if p and os.path.isdir(p) and "site-packages" in p)
+    real = {os.path.realpath(f) for f in folders if f and os.path.isdir(f)}
+    # a folder inside another one is bound with it
+    return sorted(f for f in real if not any(f != o and f.startswith(o + os.sep) for o in real))
+
+
+class Sandbox:
+    """The command that runs a kernel inside bubblewrap with ``scratch`` as its only writable folder."""
+
+    def __init__(self, scratch, slot=0, limits=None, bwrap=None):
+        self.scratch = Path(scratch).resolve()
+        self.limits = limits or Limits()
+        self.bwrap = bwrap or shutil.which("bwrap")
+        if not self.bwrap:
+            raise SandboxUnavailable("bubblewrap (bwrap) is not installed")
+        self.uid = SANDBOX_UID + slot if os.geteuid() == 0 else None
+
+    def prepare(self):
+        """Make the scratch folder, owned by the sandbox's user."""
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        (self.scratch / "home").mkdir(exist_ok=True)
+        if self.uid is not None:
+            for path in [self.scratch, *self.scratch.rglob("*")]:
+                os.chown(path, self.uid, self.uid)
+        return self
+
+    def give(self, path):
+        """Let the sandbox's user read a file the grader wrote into the scratch folder."""
+        if self.uid is not None:
+            os.chown(path, self.uid, self.uid)
+
+    def command(self, argv):
+        limits = self.limits
+        cmd = ["prlimit", f"--as={limits.memory_bytes}", f"--cpu={limits.cpu_seconds}",
+               f"--fsize={limits.file_bytes}", "--core=0", "--nofile=512"]
+        if self.uid is not None:
+            cmd.append(f"--nproc={limits.processes}")
+        cmd += ["--", self.bwrap]
+        cmd += self._filesystem()
+        cmd += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+                "--unshare-cgroup-try", "--die-with-parent", "--new-session",
+                "--chdir", str(self.scratch), "--clearenv"]
+        for key, value in self._environment().items():
+            cmd += ["--setenv", key, value]
+        if self.uid is None:
+            cmd += ["--unshare-user", "--"]
+        else:   # drop root inside: a user of its own, no capabilities
+            cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--",
+                    "setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups",
+                    "--inh-caps=-all", "--bounding-set=-all", "--"]
+        return cmd + list(argv)
+
+    def _filesystem(self):
+        args, made = [], {"/tmp"}
+
+        def parents(path):
+            for parent in reversed(Path(path).parents):
+                text = str(parent)
+                if text != "/" and text not in made and not any(
+                        text == s or text.startswith(s + "/") for s in SYSTEM):
+                    made.add(text)
+                    args.extend(["--perms", "0755", "--dir", text])
+
+        for path in SYSTEM:
+            if os.path.islink(path):
+                args += ["--symlink", os.readlink(path), path]
+            elif os.path.isdir(path):
+                args += ["--ro-bind", path, path]
+        args += ["--proc", "/proc", "--dev", "/dev",
+                 "--size", str(self.limits.tmp_bytes), "--perms", "1777", "--tmpfs", "/tmp"]
+        for folder in _python_folders():     # after /tmp: a virtualenv may live there
+            if not any(folder == s or folder.startswith(s + "/") for s in SYSTEM):
+                parents(folder)
+                args += ["--ro-bind", folder, folder]
+        parents(self.scratch)
+        args += ["--bind", str(self.scratch), str(self.scratch)]
+        return args
+
+    def _environment(self):
+        home = str(self.scratch / "home")
+        path = os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin",
+                                "/bin"])
+        return {"HOME": home, "PATH": path, "LANG": "C.UTF-8", "TMPDIR": "/tmp",
+                "MPLCONFIGDIR": os.path.join(home, ".matplotlib"),
+                "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+
+
+def check_available(bwrap=None):
+    """Raise SandboxUnavailable, naming why, unless a sandboxed Python starts here."""
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="course-sandbox-check-") as scratch:
+        try:
+            sandbox = Sandbox(scratch, bwrap=bwrap).prepare()
+        except SandboxUnavailable:
+            raise
+        cmd = sandbox.command([sys.executable, "-c", "import nnlib, numpy; print('ok')"])
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise SandboxUnavailable(f"bubblewrap could not run ({exc})") from None
+        if done.returncode != 0 or done.stdout.strip() != "ok":
+            detail = (done.stderr or done.stdout).strip().splitlines()
+            raise SandboxUnavailable("bubblewrap could not start a sandboxed Python"
+                                     + (f": {detail[-1]}" if detail else ""))
