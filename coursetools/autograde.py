@@ -23,6 +23,8 @@ from pathlib import Path
 import nbformat
 import psutil
 
+from coursetools import tampering
+from coursetools.sandbox import SandboxUnavailable, check_available
 from nnlib.grading.core import SECRET_VARIABLE
 
 
@@ -42,6 +44,7 @@ class Result:
     reason: str = ""
     cells: dict = field(default_factory=dict)   # test cell id -> points
     seconds: float = 0.0
+    integrity: list = field(default_factory=list)   # (cell, what it did): reported, not scored
 
 
 # ---------------------------------------------------------------- submissions
@@ -328,7 +331,15 @@ def grade_one(workdir, assignment, student, notebook, submission_timeout, integr
         result.status = "failed"
         result.reason = f"not a readable notebook ({type(exc).__name__})"
         return result
+    release = Path(workdir) / "release" / assignment / f"{assignment}.ipynb"
+    try:
+        result.integrity = tampering.structure(nb, nbformat.read(str(release), as_version=4))
+        result.integrity += tampering.reaches(nb, nbformat.read(str(release), as_version=4))
+    except Exception as exc:    # the report must never stop the grading
+        result.integrity = [("", f"could not be checked ({type(exc).__name__})")]
     _drop_duplicates(nb)
+    notes_file = Path(workdir) / "integrity" / f"{student}.json"
+    notes_file.unlink(missing_ok=True)
     target = Path(workdir) / "submitted" / student / assignment
     target.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(target / f"{assignment}.ipynb"))
@@ -342,12 +353,16 @@ def grade_one(workdir, assignment, student, notebook, submission_timeout, integr
                         cwd=workdir, timeout=submission_timeout, log_path=log_path,
                         secret=grading_secret(workdir))
     autograded = Path(workdir) / "autograded" / student / assignment / f"{assignment}.ipynb"
+    result.integrity += [(n.get("cell") or "the kernel", n.get("what", ""))
+                         for n in tampering.read_notes(notes_file)]
     if integrity is not None and integrity.restore():
         result.status = "failed"
         result.reason = "the notebook changed the course's files (they were restored)"
+        result.integrity.append(("", result.reason))
     if not _gradebook_intact(workdir, assignment):
         shutil.copyfile(snapshot, gradebook)    # the notebook damaged it: undo, score 0
         result.status, result.reason = "failed", "the notebook damaged the gradebook"
+        result.integrity.append(("", result.reason))
     elif result.status == "failed":
         pass
     elif code is None:
@@ -465,10 +480,28 @@ def _time_left(elapsed, done, count):
     return f", about {shown} left"
 
 
+UNSAFE_FLAG = "--unsafe-no-sandbox"
+
+
 def grade_class(repo, assignment, submissions, workdir, cell_timeout=120,
-                submission_timeout=900, out=print):
-    """Grade every submission; write grades.csv and feedback; return the Results."""
-    workdir = prepare_course(repo, assignment, workdir, cell_timeout)
+                submission_timeout=900, out=print, sandbox=True):
+    """Grade every submission; write grades.csv, integrity.csv and feedback; return the Results.
+
+    Student code runs in a bubblewrap sandbox; without one this refuses to run
+    (SandboxUnavailable) unless ``sandbox`` is False, the instructor's explicit choice.
+    """
+    if sandbox:
+        try:
+            check_available()
+        except SandboxUnavailable as exc:
+            raise SandboxUnavailable(
+                f"{exc}. Student code would run with your rights: it could read other "
+                "submissions and the gradebook and use the network. Install bubblewrap "
+                f"(Debian/Ubuntu: apt install bubblewrap), or pass {UNSAFE_FLAG} to grade "
+                "anyway on a machine and account you are willing to expose.") from None
+    else:
+        out(f"WARNING ({UNSAFE_FLAG}): student code runs without a sandbox, with your rights.")
+    workdir = prepare_course(repo, assignment, workdir, cell_timeout, sandbox)
     cell_max, total = max_scores(workdir, assignment)
     with tempfile.TemporaryDirectory() as scratch:
         found = collect(submissions, assignment, scratch)
@@ -485,11 +518,20 @@ def grade_class(repo, assignment, submissions, workdir, cell_timeout=120,
             out(f"[{i}/{len(found)}] {student}: {shown} ({r.seconds:.1f} s){left}")
     write_feedback(workdir, assignment, results)
     write_csv(workdir / "grades.csv", results, cell_max)
+    tampering.write_csv(workdir / "integrity.csv", {r.student: r.integrity for r in results})
     failed = [r for r in results if r.status == "failed"]
     out(f"\nDone: {len(results) - len(failed)} graded, {len(failed)} could not be graded "
         "(0 points each).")
     for r in failed:
         out(f"  - {r.student}: {r.reason}")
+    flagged = [r for r in results if r.integrity]
+    if flagged:
+        out(f"Integrity (reported, not scored): {len(flagged)} submission(s) did something "
+            "an honest one does not; see integrity.csv")
+        for r in flagged:
+            cell, what = r.integrity[0]
+            more = f" (+{len(r.integrity) - 1} more)" if len(r.integrity) > 1 else ""
+            out(f"  - {r.student}: {cell + ': ' if cell else ''}{what}{more}")
     out(f"Grades: {workdir / 'grades.csv'}")
     out(f"Feedback: {workdir / 'feedback'}/<student>/{assignment}/{assignment}.html")
     return results

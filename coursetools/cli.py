@@ -3,7 +3,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from coursetools.autograde import grade_class
+from coursetools.autograde import UNSAFE_FLAG, grade_class
+from coursetools.sandbox import SandboxUnavailable
 from coursetools.generate import generate
 from coursetools.repo import assignments, find_root
 
@@ -29,6 +30,9 @@ def main(argv=None):
     grade.add_argument("--submission-timeout", type=int, default=900,
                        help="seconds one submission may take in all before it is stopped "
                             "(default 900)")
+    grade.add_argument(UNSAFE_FLAG, action="store_true",
+                       help="grade without the bubblewrap sandbox: student code then runs with "
+                            "your rights (files, network, other submissions)")
     args = parser.parse_args(argv)
 
     repo = (args.repo or find_root()).resolve()
@@ -46,9 +50,14 @@ def main(argv=None):
     if not args.submissions.exists():
         parser.error(f"{args.submissions} does not exist")
     out = args.out or repo / "grading" / args.assignment
-    results = grade_class(repo, args.assignment, args.submissions, out,
-                          cell_timeout=args.cell_timeout,
-                          submission_timeout=args.submission_timeout)
+    try:
+        results = grade_class(repo, args.assignment, args.submissions, out,
+                              cell_timeout=args.cell_timeout,
+                              submission_timeout=args.submission_timeout,
+                              sandbox=not args.unsafe_no_sandbox)
+    except SandboxUnavailable as exc:
+        print(f"course grade: {exc}", file=sys.stderr)
+        return 2
     return 0 if results else 1
 
 

@@ -134,7 +134,7 @@ class GradeOutsideKernel(Execute):
             listener.bind(str(path))
             os.chmod(path, 0o666)
             listener.listen(1)
-            listener.settimeout(ACCEPT_SECONDS)
+            listener.settimeout(min(ACCEPT_SECONDS, self.timeout or ACCEPT_SECONDS))
             msg_id = self.kc.execute(SERVE.format(path=str(path)), store_history=False,
                                      allow_stdin=False, stop_on_error=False)
             try:
@@ -142,6 +142,7 @@ class GradeOutsideKernel(Execute):
             except socket.timeout:
                 self._note(grade_id, "the kernel did not answer the grader")
                 self._settle(msg_id)
+                self.stopped = self.stopped or "it did not answer the grader"
                 return _failed("the notebook did not answer the grader (is it still running "
                                "an earlier cell?)")
         connection = remote.Connection(sock, self._interrupt, deadline=self.timeout or 120)

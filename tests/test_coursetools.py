@@ -98,3 +98,64 @@ def test_cli_names_unknown_assignments_and_missing_submissions(capsys, tmp_path)
     with pytest.raises(SystemExit):
         main(["grade", "01_dot_product", str(tmp_path / "missing.zip")])
     assert "missing.zip does not exist" in capsys.readouterr().err
+
+
+def test_course_grade_refuses_to_run_without_a_sandbox(monkeypatch, tmp_path):
+    from coursetools import sandbox
+    from nbtools import ROOT
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    with pytest.raises(sandbox.SandboxUnavailable, match="--unsafe-no-sandbox"):
+        autograde.grade_class(ROOT, "01_dot_product", tmp_path, tmp_path / "course")
+    assert not (tmp_path / "course").exists(), "nothing was graded"
+
+
+def test_the_sandbox_keeps_student_code_in_its_scratch_folder(tmp_path):
+    """A sandboxed Python sees no home folder, no repository beyond nnlib, no network, and
+    writes only its scratch folder."""
+    import socket
+    import subprocess
+    import sys
+    from coursetools.sandbox import Sandbox
+    from nbtools import ROOT
+    secret = tmp_path / "other-submission.ipynb"
+    secret.write_text("{}")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    probe = f"""
+import os, socket
+seen = []
+for path in [{str(secret)!r}, {str(ROOT / 'solutions')!r}, {str(ROOT / '.git')!r}, {str(ROOT / 'README.md')!r}]:
+    seen.append(os.path.exists(path))
+for path in [{str(ROOT / 'nnlib' / 'x.py')!r}, '/usr/x', '/etc/x']:
+    try:
+        open(path, 'w'); seen.append(True)
+    except OSError:
+        seen.append(False)
+try:
+    socket.create_connection(('127.0.0.1', {listener.getsockname()[1]}), timeout=2); seen.append(True)
+except OSError:
+    seen.append(False)
+open('mine.txt', 'w').write('fine')
+import nnlib
+print(seen, os.getuid() != 0)
+"""
+    box = Sandbox(tmp_path / "scratch").prepare()
+    done = subprocess.run(box.command([sys.executable, "-c", probe]), capture_output=True,
+                          text=True, timeout=60, cwd=tmp_path / "scratch")
+    listener.close()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"{[False] * 8} True"
+    assert (tmp_path / "scratch" / "mine.txt").read_text() == "fine"
+
+
+@pytest.mark.parametrize("assignment", __import__("nbtools").ASSIGNMENTS)
+def test_honest_work_is_not_reported_as_tampering(assignment):
+    from coursetools import tampering
+    from nbtools import chapter_path, read
+    from test_autograde import _solution_bodies, _submission
+    release = read(chapter_path(assignment))
+    for answers in ({}, _solution_bodies(assignment)):
+        submitted = _submission(assignment, answers)
+        assert tampering.structure(submitted, release) == []
+        assert tampering.reaches(submitted, release) == []

@@ -1,0 +1,126 @@
+"""What a submission did that a student's honest work does not: the integrity report.
+
+It reports; it never scores. Scores are decided outside the student's kernel
+(coursetools/execute.py), so nothing here needs to be complete: it names what is
+worth an instructor's look, with the cell it happened in.
+
+Three sources: the notebook's structure against the released one (test cells
+deleted, copied, re-tagged or edited; locked cells edited), what the student's
+code reaches for (IPython's shell, the grader, numpy's functions, the network,
+the gradebook, ...), and what the kernel did while graded (notes written by the
+executor: it died, did not answer, kept running).
+"""
+import ast
+import csv
+import json
+import re
+from pathlib import Path
+
+#: (regular expression over a cell's source, what it means); a report, not a rule
+REACHES = [
+    (r"\bget_ipython\b|\b_ip\b|\bInteractiveShell\b|\bipykernel\b", "reaches IPython's shell"),
+    (r"input_transformers|ast_transformers|set_custom_exc|showtraceback|events\.register",
+     "changes how IPython runs or reports cells"),
+    (r"nnlib\s*\.\s*grading|from\s+nnlib\s+import\s+grading|nnlib\.grading",
+     "uses the grader (nnlib.grading)"),
+    (r"\b(np|numpy)\s*\.\s*\w+\s*=[^=]|setattr\s*\(\s*(np|numpy)\b|(np|numpy)\.__dict__",
+     "replaces numpy's functions"),
+    (r"\bbuiltins\b|__builtins__", "changes Python's builtins"),
+    (r"sys\s*\.\s*(modules|meta_path|path_hooks|settrace|setprofile|_getframe)|\bctypes\b"
+     r"|\bgc\b|\bf_back\b|\bf_globals\b|__subclasses__|\binspect\s*\.\s*(stack|currentframe)",
+     "reaches into the interpreter"),
+    (r"gradebook|\.db\b|sqlite3?", "looks for the gradebook"),
+    (r"\bsocket\b|urllib|requests\.|http\.client|\bsmtplib\b", "opens a network connection"),
+    (r"os\s*\.\s*(fork|_exit|kill|killpg|setsid)|\bsubprocess\b|os\s*\.\s*system|\bmultiprocessing\b",
+     "starts or stops processes"),
+    (r"sys\s*\.\s*exit|\bexit\s*\(|\bquit\s*\(", "exits the kernel"),
+    (r"signal\s*\.\s*signal", "changes signal handlers"),
+    (r"\.\.[/\\]|os\s*\.\s*walk|glob\s*\.|os\s*\.\s*listdir|shutil\s*\.\s*(rmtree|copy|move)",
+     "walks or changes folders outside its own"),
+]
+
+
+def _grade_id(cell):
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def structure(submitted, release):
+    """(cell, what) for every test or locked cell that was deleted, copied, re-tagged or edited."""
+    found = []
+    released = {_grade_id(c): c for c in release.cells if _grade_id(c)}
+    counts = {}
+    for cell in submitted.cells:
+        grade_id = _grade_id(cell)
+        if grade_id:
+            counts[grade_id] = counts.get(grade_id, 0) + 1
+    for grade_id, original in released.items():
+        meta = original.metadata.get("nbgrader", {})
+        guarded = meta.get("locked") or (meta.get("grade") and not meta.get("solution"))
+        if not guarded:
+            continue
+        copies = [c for c in submitted.cells if _grade_id(c) == grade_id]
+        if not copies:
+            found.append((grade_id, "the cell was deleted (it was put back and run)"))
+            continue
+        if len(copies) > 1:
+            found.append((grade_id, f"the cell appears {len(copies)} times (one counts)"))
+        for copy in copies:
+            if copy.source.strip() != original.source.strip():
+                found.append((grade_id, "the locked cell was edited (the original ran)"))
+            added = set(copy.metadata.get("tags", [])) - set(original.metadata.get("tags", []))
+            if added:
+                found.append((grade_id, f"tags were added ({', '.join(sorted(added))}); "
+                                        "they were ignored"))
+    return found
+
+
+def reaches(submitted, release):
+    """(cell, what) for each student-written code cell that reaches for the grader's machinery."""
+    found = []
+    released = {c.source.strip() for c in release.cells if c.cell_type == "code"}
+    for index, cell in enumerate(submitted.cells):
+        if cell.cell_type != "code" or cell.source.strip() in released:
+            continue
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("locked") and not meta.get("solution"):
+            continue                         # the course's own cell, put back when graded
+        source = _without_comments(cell.source)
+        for pattern, what in REACHES:
+            if re.search(pattern, source):
+                found.append((_grade_id(cell) or f"cell {index}", what))
+    return found
+
+
+def _without_comments(source):
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    return ast.unparse(tree)
+
+
+def report(submitted, release, executor_notes):
+    """Every finding for one submission: structure, code, and what the kernel did."""
+    found = structure(submitted, release) + reaches(submitted, release)
+    for note in executor_notes:
+        found.append((note.get("cell") or "the kernel", note.get("what", "")))
+    return found
+
+
+def read_notes(path):
+    """The executor's notes for one student (a JSON list), or a note saying they are missing."""
+    try:
+        notes = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [n for n in notes if isinstance(n, dict)]
+
+
+def write_csv(path, findings):
+    """integrity.csv: one row per (student, cell, what); a report, not a score."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student_id", "cell", "what"])
+        for student in sorted(findings):
+            for cell, what in findings[student]:
+                writer.writerow([student, cell, what])

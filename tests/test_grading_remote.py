@@ -1,0 +1,155 @@
+"""The line between a student's process and the grader: plain data only, and proxies that
+behave like the student's objects while every decision stays on the grader's side."""
+import time
+
+import numpy as np
+import pytest
+
+from nnlib.grading import core, remote, wire
+from remotetools import cell_passes, student_process
+
+
+def _round_trip(value):
+    encoder = wire.Encoder(lambda v: pytest.fail(f"not plain: {v!r}"))
+    data = wire.loads(wire.dumps(encoder.encode(value)))
+    return wire.Decoder(lambda d: pytest.fail(f"tag {d}")).decode(data)
+
+
+@pytest.mark.parametrize("value", [
+    None, True, 3, -2.5, float("inf"), "text", [1, [2.0]], (1, "a"), {"W": np.ones((2, 3))},
+    {1, 2}, np.float32(1.5), np.int64(7), np.bool_(True), np.arange(6.0).reshape(2, 3).T,
+    np.array(2.0), np.zeros((0, 3)), np.array([1 + 2j]), Ellipsis, slice(1, None, 2),
+    np.random.default_rng(4)])
+def test_plain_values_cross_unchanged(value):
+    back = _round_trip(value)
+    assert type(back) is type(value)
+    if isinstance(value, np.random.Generator):
+        assert back.random() == value.random()
+    elif isinstance(value, dict):
+        assert back.keys() == value.keys() and np.array_equal(back["W"], value["W"])
+    elif isinstance(value, np.ndarray):
+        assert back.dtype == value.dtype and np.array_equal(back, value)
+    else:
+        assert back == value or (back != back and value != value)
+
+
+def test_one_object_sent_twice_arrives_as_one():
+    shared = [1.0]
+    back = _round_trip({"a": shared, "b": shared})
+    assert back["a"] is back["b"]
+
+
+@pytest.mark.parametrize("data", [
+    {"t": "nd", "d": "|O", "s": [1], "b": ""},                 # object dtype: could be anything
+    {"t": "nd", "d": "<f8", "s": [3], "b": "AAAAAAAAAAA="},    # bytes do not match the shape
+    {"t": "pickle", "v": "gASV"},                               # no such tag
+    {"t": "rng", "i": 0, "s": {"bit_generator": "os.system"}},
+    {"t": "memo", "i": 5},
+    [1, 2],
+])
+def test_anything_else_is_refused(data):
+    with pytest.raises(wire.WireError):
+        wire.Decoder(lambda d: (_ for _ in ()).throw(wire.WireError("other"))).decode(data)
+
+
+def test_malformed_json_is_refused():
+    with pytest.raises(wire.WireError):
+        wire.loads(b"{not json")
+
+
+class Counter:
+    def __init__(self, start):
+        self.count = start
+
+    def __add__(self, other):
+        return Counter(self.count + (other.count if isinstance(other, Counter) else other))
+
+    def bump(self, values):
+        values.append(self.count)      # changes the caller's list in place
+        return values
+
+
+def _namespace():
+    def fails(x):
+        raise KeyError("W")
+
+    def loops(x):
+        while True:
+            pass
+
+    def deaf(x):
+        while True:
+            try:
+                time.sleep(0.01)
+            except KeyboardInterrupt:
+                pass
+
+    def overflows(z):
+        return np.exp(z)
+
+    def uses_reference(X, W, b):
+        import nnlib
+        return nnlib.dense(X, W, b)
+
+    return {"Counter": Counter, "fails": fails, "loops": loops, "deaf": deaf,
+            "overflows": overflows, "uses_reference": uses_reference, "number": 4}
+
+
+def test_proxies_behave_like_the_student_s_objects():
+    with student_process(_namespace()) as connection:
+        names = remote._CellNames(connection)
+        assert names["number"] == 4
+        Counter = names["Counter"]
+        assert core.is_class(Counter) and Counter.__name__ == "Counter"
+        c = Counter(2)
+        assert core.type_name(c) == "Counter" and isinstance(c, Counter)
+        total = c + 3
+        assert total.count == 5 and (c + total).count == 7
+        mine = [1]
+        assert c.bump(mine) is mine and mine == [1, 2]    # the in-place change came back
+        with pytest.raises(TypeError):
+            3 + c                                        # Counter has no __radd__
+        c.count = 10
+        assert c.count == 10
+        with pytest.raises(KeyError, match="'W'"):
+            names["fails"](1)
+        with pytest.raises(KeyError):
+            names["missing"]
+
+
+def test_a_call_that_runs_too_long_is_stopped_and_the_connection_recovers():
+    with student_process(_namespace()) as connection:
+        names = remote._CellNames(connection)
+        with pytest.raises(core.GradingError, match="did not finish within 1 s"):
+            core.call_student(names["loops"], "loops", (1,), seconds=1)
+        assert connection.request("name", name="number") == 4
+        with pytest.raises(core.GradingError, match="did not finish within 1 s"):
+            core.call_student(names["deaf"], "deaf", (1,), seconds=1)
+        with pytest.raises(remote.KernelGone, match="ignored the interrupt"):
+            connection.request("name", name="number")
+
+
+def test_warnings_and_refusals_reach_the_checks():
+    with student_process(_namespace()) as connection:
+        names = remote._CellNames(connection)
+        with pytest.warns(RuntimeWarning, match="overflow"), np.errstate(over="warn"):
+            names["overflows"](np.array([1000.0]))
+        with pytest.raises(core.GradingError, match="calls nnlib's dense, the reference"):
+            core.call_student(names["uses_reference"], "dense",
+                              (np.ones((2, 2)), np.ones((2, 2)), np.ones(2)))
+
+
+def test_a_test_cell_s_verdict_ignores_what_the_student_patched():
+    def dense(X, W, b):
+        return X @ W       # the bias is missing
+    import nnlib.grading
+    namespace = {"dense": dense}
+    source = "from nnlib import grading\ngrading.check_dense(dense)"
+    with student_process(namespace) as connection:
+        # the student's own process has its grader and numpy patched: it does not matter
+        connection.request("call", remote._CellNames(connection)["dense"], (np.ones((1, 1)),
+                           np.ones((1, 1)), np.ones(1)), {})
+        ok, outputs = cell_passes(source, connection)
+    assert not ok and outputs[-1]["ename"] == "GradingError"
+    assert "dense(" in outputs[-1]["evalue"]
+    assert nnlib.grading.check_dense.__module__ == "nnlib.grading.vectors"
