@@ -103,7 +103,7 @@ def test_cli_names_unknown_assignments_and_missing_submissions(capsys, tmp_path)
 def test_course_grade_refuses_to_run_without_a_sandbox(monkeypatch, tmp_path):
     from coursetools import sandbox
     from nbtools import ROOT
-    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    monkeypatch.setattr(sandbox, "find_bwrap", lambda: None)
     with pytest.raises(sandbox.SandboxUnavailable, match="--unsafe-no-sandbox"):
         autograde.grade_class(ROOT, "01_dot_product", tmp_path, tmp_path / "course")
     assert not (tmp_path / "course").exists(), "nothing was graded"
