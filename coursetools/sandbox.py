@@ -65,7 +65,7 @@ def find_bwrap():
 
 
 class Sandbox:
-    """The command that runs a kernel inside bubblewrap with ``scratch`` as its only writable folder."""
+    """The command that runs a kernel in bubblewrap, ``scratch`` its only writable folder."""
 
     def __init__(self, scratch, slot=0, limits=None, bwrap=None):
         self.scratch = Path(scratch).resolve()
@@ -95,7 +95,8 @@ class Sandbox:
                f"--fsize={limits.file_bytes}", "--core=0", "--nofile=512"]
         # RLIMIT_NPROC counts every task of the user: its own when the sandbox has one, else
         # the grading account's, which already runs some
-        cmd.append(f"--nproc={limits.processes + (0 if self.uid is not None else _tasks_of_mine())}")
+        running = 0 if self.uid is not None else _tasks_of_mine()
+        cmd.append(f"--nproc={limits.processes + running}")
         cmd += ["--", self.bwrap]
         cmd += self._filesystem()
         cmd += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",

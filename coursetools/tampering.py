@@ -31,7 +31,7 @@ REACHES = [
      "reaches into the interpreter"),
     (r"gradebook|\.db\b|sqlite3?", "looks for the gradebook"),
     (r"\bsocket\b|urllib|requests\.|http\.client|\bsmtplib\b", "opens a network connection"),
-    (r"os\s*\.\s*(fork|_exit|kill|killpg|setsid)|\bsubprocess\b|os\s*\.\s*system|\bmultiprocessing\b",
+    (r"os\s*\.\s*(fork|_exit|kill|killpg|setsid|system)|\bsubprocess\b|\bmultiprocessing\b",
      "starts or stops processes"),
     (r"sys\s*\.\s*exit|\bexit\s*\(|\bquit\s*\(", "exits the kernel"),
     (r"signal\s*\.\s*signal", "changes signal handlers"),

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from coursetools.autograde import collect, grade_class
-from remotetools import cell_passes, student_process
 from coursetools.curriculum import CURRICULUM
 from nbtools import (ASSIGNMENTS, ROOT, chapter_path, errors, nbgrader_meta, read, solution_path,
                      text)
+from remotetools import cell_passes, student_process
 
 # One realistic bug per graded function: the body that replaces the solution.
 BUGS = {
@@ -457,9 +457,8 @@ def test_hostile_and_broken_submissions_cost_only_their_own_points(tmp_path):
         "calls_reference": (_submission(assignment, {**correct, "dense": (
             "import nnlib\ndef dense(X, W, b):\n    return nnlib.dense(X, W, b)")}),
             total - points["dense"]),
-        "reaches_out": (_submission(assignment, correct, _appended(_reach_out(targets,
-                                                                             listener.getsockname()[1]))),
-                        total),
+        "reaches_out": (_submission(assignment, correct, _appended(
+            _reach_out(targets, listener.getsockname()[1]))), total),
         "limits": (_submission(assignment, correct, _appended(MEMORY, FORK_BOMB)), total),
         "timeit_is_fine": (_submission(assignment, {**correct, "dense": correct["dense"] + (
             "\n%timeit dense(np.ones((2, 2)), np.ones((2, 2)), np.ones(2))")}), total),
@@ -479,10 +478,9 @@ def test_hostile_and_broken_submissions_cost_only_their_own_points(tmp_path):
     assert "not a readable notebook" in results["broken_json"].reason
     assert "broken_json" in log.split("Done:")[1], "failures are listed in the summary"
 
-    with socket.socket() as probe:       # nothing reached this machine's network
-        listener.settimeout(0.1)
-        with pytest.raises(OSError):
-            listener.accept()
+    listener.settimeout(0.1)             # nothing reached this machine's network
+    with pytest.raises(OSError):
+        listener.accept()
     listener.close()
     for path in targets["write"][:2]:
         assert not path.exists(), path

@@ -122,10 +122,12 @@ def test_the_sandbox_keeps_student_code_in_its_scratch_folder(tmp_path):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
+    hidden = [str(p) for p in (secret, ROOT / "solutions", ROOT / ".git", ROOT / "README.md")]
+    port = listener.getsockname()[1]
     probe = f"""
 import os, socket
 seen = []
-for path in [{str(secret)!r}, {str(ROOT / 'solutions')!r}, {str(ROOT / '.git')!r}, {str(ROOT / 'README.md')!r}]:
+for path in {hidden!r}:
     seen.append(os.path.exists(path))
 for path in [{str(ROOT / 'nnlib' / 'x.py')!r}, '/usr/x', '/etc/x']:
     try:
@@ -133,7 +135,8 @@ for path in [{str(ROOT / 'nnlib' / 'x.py')!r}, '/usr/x', '/etc/x']:
     except OSError:
         seen.append(False)
 try:
-    socket.create_connection(('127.0.0.1', {listener.getsockname()[1]}), timeout=2); seen.append(True)
+    socket.create_connection(('127.0.0.1', {port}), timeout=2)
+    seen.append(True)
 except OSError:
     seen.append(False)
 open('mine.txt', 'w').write('fine')

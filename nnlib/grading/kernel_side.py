@@ -175,7 +175,8 @@ def _named_function(module, qualname):
     return value
 
 
-def _receive(sock):
+def receive(sock):
+    """One length-prefixed message from ``sock``, or None at the end of the stream."""
     header = _exactly(sock, HEADER.size)
     if header is None:
         return None
@@ -197,6 +198,7 @@ def _exactly(sock, size):
 
 
 def send(sock, message):
+    """``message`` as one length-prefixed JSON message."""
     data = wire.dumps(message)
     sock.sendall(HEADER.pack(len(data)) + data)
 
@@ -213,7 +215,7 @@ def serve_socket(sock, namespace):
     server = Server(namespace)
     while True:
         try:
-            data = _receive(sock)
+            data = receive(sock)
         except KeyboardInterrupt:      # an interrupt meant for a call that has ended
             continue
         if data is None:

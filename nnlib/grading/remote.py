@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 from nnlib.grading import core, wire
-from nnlib.grading.kernel_side import FORWARDED, HEADER, send
+from nnlib.grading.kernel_side import FORWARDED, receive, send
 
 
 class KernelGone(Exception):
@@ -81,11 +81,13 @@ class Connection:
                 return self._lose("did not answer in time")
             self.sock.settimeout(left)
             try:
-                data = self._read()
+                data = receive(self.sock)
             except socket.timeout:
                 return self._lose("did not answer in time")
-            except OSError as exc:
-                return self._lose(f"closed the connection ({exc})")
+            except (OSError, wire.WireError) as exc:
+                return self._lose(f"broke the connection ({exc})")
+            if data is None:
+                return self._lose("closed the connection")
             try:
                 reply = wire.loads(data)
             except wire.WireError as exc:
@@ -94,23 +96,6 @@ class Connection:
                 self._lose("sent a reply that is not a dict")
             if reply.get("id") == number:
                 return reply
-
-    def _read(self):
-        header = self._exactly(HEADER.size)
-        (size,) = HEADER.unpack(header)
-        if size > wire.MAX_MESSAGE_BYTES:
-            self._lose("sent a reply larger than the limit")
-        return self._exactly(size)
-
-    def _exactly(self, size):
-        chunks, left = [], size
-        while left:
-            chunk = self.sock.recv(min(left, 1 << 20))
-            if not chunk:
-                raise OSError("end of stream")
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
 
     def _lose(self, why):
         self.gone = f"the notebook's kernel {why}"
@@ -180,7 +165,8 @@ class Connection:
         return self.proxies[number, True]
 
     def _result(self, reply, sent, live):
-        for category, text in reply.get("warn", [])[:20] if isinstance(reply.get("warn"), list) else []:
+        given = reply.get("warn")
+        for category, text in given[:20] if isinstance(given, list) else []:
             _warn(category, text)
         if "refused" in reply:
             raise core._ReferenceCalled(str(reply["refused"])[:200])
