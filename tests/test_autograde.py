@@ -462,6 +462,9 @@ def test_hostile_and_broken_submissions_cost_only_their_own_points(tmp_path):
         "limits": (_submission(assignment, correct, _appended(MEMORY, FORK_BOMB)), total),
         "timeit_is_fine": (_submission(assignment, {**correct, "dense": correct["dense"] + (
             "\n%timeit dense(np.ones((2, 2)), np.ones((2, 2)), np.ones(2))")}), total),
+        "introspection_is_fine": (_submission(assignment, {**correct, "dense": correct["dense"] + (
+            "\nimport inspect\nclass Box:\n    pass\nbox = Box()\nsetattr(box, 'fn', dense)\n"
+            "assert vars(box)['fn'] is globals()['dense'] and inspect.isfunction(dense)")}), total),
         "z_correct": (_submission(assignment, correct), total),
     }
     submissions = {student: nb for student, (nb, _) in honest.items()}
@@ -509,7 +512,8 @@ def test_hostile_and_broken_submissions_cost_only_their_own_points(tmp_path):
                     "reaches_out", "limits", "deaf_loop"):
         assert student in flagged, student
         assert student in log.split("Integrity")[1]
-    for student in ("a_correct", "z_correct", "timeit_is_fine", "endless_loop"):
+    for student in ("a_correct", "z_correct", "timeit_is_fine", "introspection_is_fine",
+                    "endless_loop"):
         assert student not in flagged, (student, flagged.get(student))
 
     feedback = course / "feedback"
