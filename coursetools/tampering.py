@@ -99,16 +99,8 @@ def _without_comments(source):
     return ast.unparse(tree)
 
 
-def report(submitted, release, executor_notes):
-    """Every finding for one submission: structure, code, and what the kernel did."""
-    found = structure(submitted, release) + reaches(submitted, release)
-    for note in executor_notes:
-        found.append((note.get("cell") or "the kernel", note.get("what", "")))
-    return found
-
-
 def read_notes(path):
-    """The executor's notes for one student (a JSON list), or a note saying they are missing."""
+    """The executor's notes for one student (a JSON list of {cell, what}); none if unreadable."""
     try:
         notes = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -38,6 +38,6 @@ def student_process(namespace, deadline=60):
 
 
 def cell_passes(source, connection):
-    """Run a test cell against ``connection``; True when it has no error output."""
+    """Run a test cell against ``connection`` -> (True when no output is an error, outputs)."""
     outputs = remote.run_test_cell(source, connection)
     return not any(o["output_type"] == "error" for o in outputs), outputs

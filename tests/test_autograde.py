@@ -340,13 +340,6 @@ def _edit_test_of(name):
     return edit
 
 
-def _both(*edits):
-    def edit(nb):
-        for one in edits:
-            one(nb)
-    return edit
-
-
 # Reaches IPython's shell by a route no list names, then silences and rewrites test cells.
 SHELL_BY_ANOTHER_ROUTE = """
 shell = [o for o in __import__('g' + 'c').get_objects()

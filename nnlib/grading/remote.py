@@ -57,9 +57,7 @@ class Connection:
         if live:
             message["live"] = True
         message["err"] = np.geterr()    # numpy's warnings as the checks set them here
-        sent = [None] * len(encoder.numbers)
-        for obj in encoder.keep:
-            sent[encoder.numbers[id(obj)]] = obj
+        sent = list(encoder.keep)        # in the order they were numbered
         sending = True
         try:
             send(self.sock, message)
@@ -143,31 +141,28 @@ class Connection:
         if (not isinstance(number, int) or kind not in ("class", "callable", "object")
                 or not isinstance(ops, list) or not isinstance(data.get("type"), str)):
             raise wire.WireError("a malformed reference")
+        cls = _proxy_class(kind, tuple(op for op in FORWARDED if op in ops))
+        return self._proxy(cls, number, data["type"][:200], live)
+
+    def _proxy(self, cls, number, type_name, live):
+        """The one proxy of kernel object ``number`` (per ``live``), so ``is`` works here."""
         if (number, live) not in self.proxies:
-            cls = _proxy_class(kind, tuple(op for op in FORWARDED if op in ops))
             proxy = object.__new__(cls)
-            object.__setattr__(proxy, "_connection", self)
-            object.__setattr__(proxy, "_number", number)
-            object.__setattr__(proxy, "_type", data["type"][:200])
-            object.__setattr__(proxy, "_live", live)
+            for slot, value in zip(Remote.__slots__, (self, number, type_name, live)):
+                object.__setattr__(proxy, slot, value)
             self.proxies[number, live] = proxy
         return self.proxies[number, live]
 
     def live_twin(self, proxy):
         """The proxy of the same object whose reads return the kernel's own containers."""
-        number = object.__getattribute__(proxy, "_number")
-        if (number, True) not in self.proxies:
-            twin = object.__new__(type(proxy))
-            for slot in Remote.__slots__:
-                object.__setattr__(twin, slot, object.__getattribute__(proxy, slot))
-            object.__setattr__(twin, "_live", True)
-            self.proxies[number, True] = twin
-        return self.proxies[number, True]
+        number, type_name = (object.__getattribute__(proxy, slot) for slot in ("_number", "_type"))
+        return self._proxy(type(proxy), number, type_name, True)
 
     def _result(self, reply, sent, live):
         given = reply.get("warn")
-        for category, text in given[:20] if isinstance(given, list) else []:
-            _warn(category, text)
+        for warning in given[:20] if isinstance(given, list) else []:
+            if isinstance(warning, list) and len(warning) == 2:
+                _warn(*warning)
         if "refused" in reply:
             raise core._ReferenceCalled(str(reply["refused"])[:200])
         if "x" in reply:
@@ -191,8 +186,13 @@ class Remote:
     _nnlib_remote_kind = "object"
 
     def _ask(self, op, *operands):
+        """Request ``op`` with this object as the first operand."""
+        return Remote._request(self, op, self, *operands)
+
+    def _request(self, op, *operands):
+        """Request ``op`` on ``operands`` from this object's kernel, as the call in progress."""
         connection = object.__getattribute__(self, "_connection")
-        return connection.request(op, self, *operands, graded=core.current_allowance(),
+        return connection.request(op, *operands, graded=core.current_allowance(),
                                   live=object.__getattribute__(self, "_live"))
 
     @staticmethod
@@ -235,41 +235,22 @@ def _remote_attribute(name):
 
 
 def _operator(op, reflected=False):
-    def method(self, *operands):
-        connection = object.__getattribute__(self, "_connection")
-        values = (operands[0], self) if reflected else (self, *operands)
-        return connection.request(op, *values, graded=core.current_allowance(),
-                                  live=object.__getattribute__(self, "_live"))
-    return method
-
-
-def _call(self, *args, **kwargs):
-    connection = object.__getattribute__(self, "_connection")
-    return connection.request("call", self, args, kwargs, graded=core.current_allowance(),
-                              live=object.__getattribute__(self, "_live"))
-
-
-def _next(self):
-    connection = object.__getattribute__(self, "_connection")
-    return connection.request("next", self, graded=core.current_allowance(),
-                              live=object.__getattribute__(self, "_live"))
+    if reflected:         # 1.5 + v: the plain value first, as the kernel must see it
+        return lambda self, other: Remote._request(self, op, other, self)
+    return lambda self, *operands: Remote._ask(self, op, *operands)
 
 
 _REFLECTED = {"radd": "add", "rsub": "sub", "rmul": "mul", "rtruediv": "truediv",
               "rfloordiv": "floordiv", "rmod": "mod", "rpow": "pow", "rmatmul": "matmul"}
-_BUILTIN_OPS = {"__len__": "len", "__iter__": "iter", "__bool__": "bool", "__float__": "float",
-                "__int__": "int", "__index__": "index"}
+_BUILTIN_OPS = {"__len__": "len", "__iter__": "iter", "__next__": "next", "__bool__": "bool",
+                "__float__": "float", "__int__": "int", "__index__": "index"}
 
 
 def _method(name):
     if name == "__call__":
-        return _call
-    if name == "__next__":
-        return _next
+        return lambda self, *args, **kwargs: Remote._ask(self, "call", args, kwargs)
     if name in _BUILTIN_OPS:
         return _operator(_BUILTIN_OPS[name])
-    if name == "__contains__":
-        return lambda self, item: Remote._ask(self, "contains", item)
     bare = name.strip("_")
     if bare in _REFLECTED:
         return _operator(_REFLECTED[bare], reflected=True)
@@ -284,13 +265,6 @@ def _proxy_class(kind, ops):
     for op in ops:
         namespace[op] = _method(op)
     return type("Remote", (Remote,), namespace)
-
-
-def type_name(value):
-    """The type's name as the student's kernel knows it, for proxies too."""
-    if isinstance(value, Remote):
-        return object.__getattribute__(value, "_type")
-    return type(value).__name__
 
 
 # --------------------------------------------------------------- exceptions

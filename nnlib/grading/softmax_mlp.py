@@ -6,8 +6,8 @@ import numpy as np
 
 from nnlib import activations as ref_act
 from nnlib import softmax_mlp as ref_mlp
-from nnlib.grading.core import (live, GradingError, Hint, as_student_number, call_student, case_rng,
-                                compare, describe, ensure_student_class, passed, type_name)
+from nnlib.grading.core import (GradingError, Hint, as_student_number, call_student, case_rng,
+                                compare, describe, ensure_student_class, live, passed, type_name)
 from nnlib.grading.softmax import _he_scale
 
 # What the check relies on (the chapter 9 notebook states it):
