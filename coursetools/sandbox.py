@@ -33,11 +33,14 @@ class SandboxUnavailable(RuntimeError):
 
 
 def _python_folders():
-    """The interpreter, the standard library, site-packages and nnlib, as real paths."""
+    """The interpreter, the standard library, site-packages, nnlib and the course tools (the
+    kernel maker is one of them), as real paths."""
+    import coursetools
     import nnlib
     folders = {sys.prefix, sys.base_prefix, sys.exec_prefix,
                os.path.dirname(os.path.realpath(sys.executable)),
-               os.path.dirname(os.path.abspath(nnlib.__file__))}
+               os.path.dirname(os.path.abspath(nnlib.__file__)),
+               os.path.dirname(os.path.abspath(coursetools.__file__))}
     folders.update(sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib"))
     folders.update(p for p in sys.path if p and os.path.isdir(p) and "site-packages" in p)
     real = {os.path.realpath(f) for f in folders if f and os.path.isdir(f)}

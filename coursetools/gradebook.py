@@ -1,0 +1,151 @@
+"""The gradebook of record: nbgrader's database, which formgrader, `nbgrader export` and
+the feedback pages read.
+
+SQLite in the grading folder by default; any database URL SQLAlchemy and nbgrader
+accept otherwise, such as ``postgresql+psycopg://grader@db.example.org/course`` for a hub
+where several graders write at once. Every open goes through ``open_gradebook``, which
+waits out the moments when another grader holds a lock or is creating the tables.
+"""
+import fcntl
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+SQLITE_FILE = "gradebook.db"
+SQLITE_WAIT_SECONDS = 60      # how long a writer waits for another one to finish
+ATTEMPTS = 8                  # tries at one gradebook step before its error is raised
+
+
+def default_url(workdir):
+    """The SQLite gradebook in the grading folder."""
+    return f"sqlite:///{Path(workdir).resolve() / SQLITE_FILE}"
+
+
+def sqlite_file(url):
+    """The file of a SQLite URL (None for a server)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return None
+    return Path(url[len(prefix):].split("?", 1)[0])
+
+
+def checked_url(url):
+    """The URL as nbgrader will use it, or ValueError naming what is wrong with it.
+
+    SQLite gets a busy timeout, so grading slots that write at once wait for each other
+    instead of failing; a PostgreSQL URL needs psycopg (the course's `postgres` extra).
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError(f"{url!r} is not a database URL (e.g. sqlite:///gradebook.db or "
+                         "postgresql+psycopg://user@host/dbname)") from None
+    if parsed.drivername.startswith("sqlite"):
+        if "timeout" not in parsed.query:
+            parsed = parsed.update_query_dict({"timeout": str(SQLITE_WAIT_SECONDS)})
+        return parsed.render_as_string(hide_password=False)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername == "postgresql+psycopg":
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise ValueError("a PostgreSQL gradebook needs psycopg: pip install "
+                             "'nnlib[course,postgres]' (or psycopg[binary])") from None
+    return parsed.render_as_string(hide_password=False)
+
+
+def _retrying(step):
+    """Run ``step()``; on a lock or a race with another grader (tables, rows made at the
+    same moment) wait a little and try again."""
+    from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+    for attempt in range(ATTEMPTS):
+        try:
+            return step()
+        except (OperationalError, IntegrityError, DBAPIError):
+            if attempt == ATTEMPTS - 1:
+                raise
+            time.sleep(0.2 * 2 ** attempt)
+
+
+@contextmanager
+def open_gradebook(url):
+    """nbgrader's Gradebook on ``url``, opened even while another grader creates it."""
+    from nbgrader.api import Gradebook
+    gb = _retrying(lambda: Gradebook(url))
+    try:
+        yield gb
+    finally:
+        gb.close()
+
+
+def add_students(url, students):
+    """Make sure every student has a row before slots grade them at once."""
+    def add():
+        with open_gradebook(url) as gb:
+            known = {s.id for s in gb.students}
+            for student in students:
+                if student not in known:
+                    gb.add_student(student)
+    _retrying(add)
+
+
+def forget(url, assignment, student):
+    """Remove this student's submission of ``assignment`` (none is fine)."""
+    from nbgrader.api import MissingEntry
+
+    def remove():
+        with open_gradebook(url) as gb:
+            try:
+                gb.remove_submission(assignment, student)
+            except MissingEntry:
+                pass
+    _retrying(remove)
+
+
+def scores(url, assignment, student):
+    """(total, {test cell id: points}) of a graded submission."""
+    with open_gradebook(url) as gb:
+        submission = gb.find_submission(assignment, student)
+        cells = {grade.name: float(grade.score)
+                 for notebook in submission.notebooks for grade in notebook.grades}
+        return float(submission.score), cells
+
+
+def max_scores(url, assignment):
+    """Test cell id -> max points, in notebook order, and the total."""
+    with open_gradebook(url) as gb:
+        cells = {}
+        for notebook in gb.find_assignment(assignment).notebooks:
+            for cell in notebook.grade_cells:
+                cells[cell.name] = float(cell.max_score)
+    return cells, sum(cells.values())
+
+
+def intact(url, assignment):
+    """Whether the assignment's notebooks are still in the gradebook."""
+    try:
+        with open_gradebook(url) as gb:
+            return bool(gb.find_assignment(assignment).notebooks)
+    except Exception:
+        return False
+
+
+@contextmanager
+def folder_lock(workdir):
+    """Hold the grading folder for one `course grade` at a time (RuntimeError if taken)."""
+    path = Path(workdir) / ".course-grade.lock"
+    handle = open(path, "w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise RuntimeError(f"another `course grade` is grading in {workdir}; wait for it, "
+                           "or give this one its own folder with --out") from None
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()

@@ -1,0 +1,82 @@
+"""Time limits per cell, from the reference solution's own times, measured on this machine
+at the start of each batch.
+
+A cell may run ``FACTOR`` times as long as the solution notebook's same cell did here,
+and never less than ``FLOOR_SECONDS``: a correct answer, even a slow one on a busy
+machine, stays far inside its limit, while an endless loop costs seconds, not minutes.
+A cell the reference does not have (one the student added) gets the notebook's
+longest limit.
+"""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+FLOOR_SECONDS = 10
+FACTOR = 20
+
+
+def cell_key(cell):
+    """The graded cell's id, or for any other cell a digest of its source."""
+    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+    if grade_id:
+        return grade_id
+    return "source:" + hashlib.sha1(cell.source.strip().encode()).hexdigest()[:16]
+
+
+def measure(notebook_path, slot=0, sandboxed=True, timeout=600):
+    """{cell key: seconds} for every code cell of the notebook (the instructor's), run in a
+    kernel like the students': in the sandbox unless ``sandboxed`` is False."""
+    from nbclient import NotebookClient
+
+    from coursetools.execute import SandboxedKernelManager
+    from coursetools.sandbox import Sandbox
+    nb = nbformat.read(str(notebook_path), as_version=4)
+    scratch = Path(tempfile.mkdtemp(prefix="course-reference-"))
+    os.chmod(scratch, 0o755)
+    work = scratch / "work"
+    times = {}
+    try:
+        work.mkdir(parents=True)
+        sandbox = Sandbox(work, slot).prepare() if sandboxed else None
+        km = SandboxedKernelManager(sandbox=sandbox, transport="ipc", ip=str(work / "kernel"),
+                                    connection_file=str(work / "kernel.json"))
+        client = NotebookClient(nb, km=km, timeout=timeout, allow_errors=True,
+                                resources={"metadata": {"path": str(work)}})
+        with client.setup_kernel(cwd=str(work), stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL):
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code" or "skip-execution" in cell.metadata.get("tags", []):
+                    continue
+                started = time.perf_counter()
+                client.execute_cell(cell, index)
+                times[cell_key(cell)] = time.perf_counter() - started
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return times
+
+
+def from_times(times):
+    """{cell key: limit in whole seconds} and the longest, for cells the reference lacks."""
+    limits = {key: max(FLOOR_SECONDS, int(FACTOR * seconds + 0.999))
+              for key, seconds in times.items()}
+    return limits, max(limits.values(), default=FLOOR_SECONDS)
+
+
+def write(path, times):
+    limits, longest = from_times(times)
+    Path(path).write_text(json.dumps({"reference_seconds": times, "limits": limits,
+                                      "longest": longest}, indent=1), encoding="utf-8")
+    return longest
+
+
+def read(path):
+    """({cell key: limit}, longest) from a file ``write`` made."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return data["limits"], data["longest"]

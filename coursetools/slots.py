@@ -1,0 +1,153 @@
+"""Grading slots: processes that each run nbgrader's autograde for one student at a time.
+
+A slot is forked from a server that has nbgrader and the checks imported already, and
+it keeps them (and its sandbox's preloaded kernel maker, see ``coursetools.zygote``)
+from one student to the next; no student code ever runs in it. The batch keeps one
+slot per core busy. A student whose grading runs past its time limit, or a slot that
+dies, costs that student the grade: the slot and everything it started are killed and
+a fresh slot takes the next student.
+"""
+import multiprocessing
+import os
+import sys
+import time
+import traceback
+
+import psutil
+
+from nnlib.grading.core import SECRET_VARIABLE
+
+PRELOAD = ["nbgrader.apps.autogradeapp", "nbgrader.apps.nbgraderapp", "coursetools.autograde",
+           "coursetools.execute", "nnlib.grading"]
+
+
+def _context():
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return context
+
+
+class Slot:
+    """One grading process; ``run`` hands it nbgrader arguments and waits for the exit code."""
+
+    def __init__(self, number, cwd, secret=None):
+        self.number, self.cwd, self.secret = number, str(cwd), secret
+        self.process = self.connection = None
+
+    def _start(self):
+        ours, theirs = _context().Pipe()
+        self.process = _context().Process(target=_serve, daemon=True,
+                                          args=(theirs, self.cwd, self.secret))
+        self.process.start()
+        theirs.close()
+        self.connection = ours
+
+    def run(self, args, log_path, timeout):
+        """nbgrader ``args`` with output into ``log_path``: the exit code, or None when it
+        ran past ``timeout`` seconds or the slot died (the slot is then replaced)."""
+        if self.process is None or not self.process.is_alive():
+            self._start()
+        try:
+            self.connection.send((list(args), str(log_path)))
+            deadline = time.monotonic() + timeout
+            while not self.connection.poll(0.2):
+                if time.monotonic() > deadline or not self.process.is_alive():
+                    raise TimeoutError
+            return self.connection.recv()
+        except (TimeoutError, EOFError, OSError):
+            for process in _descendants(self.process.pid) + [self.process]:
+                _kill(process)
+            self.close()
+            return None
+
+    def close(self):
+        """Stop the slot and every process it started (its sandboxes too)."""
+        if self.process is None:
+            return
+        family = _descendants(self.process.pid)
+        try:
+            self.connection.send(None)
+            self.process.join(5)
+        except (OSError, ValueError):
+            pass
+        for process in family + [self.process]:
+            _kill(process)
+        self.process.join()
+        self.connection.close()
+        self.process = self.connection = None
+
+
+def run_once(args, cwd, log_path, timeout):
+    """One nbgrader command in a slot of its own: the exit code, or None when stopped."""
+    slot = Slot(0, cwd)
+    try:
+        return slot.run(args, log_path, timeout)
+    finally:
+        slot.close()
+
+
+def _descendants(pid):
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _kill(process):
+    try:
+        process.kill()
+    except (psutil.Error, OSError, AttributeError):
+        pass
+
+
+def _serve(connection, cwd, secret):
+    """The slot's loop: one nbgrader command per message, until None."""
+    os.setsid()
+    os.chdir(cwd)
+    if secret:
+        os.environ[SECRET_VARIABLE] = secret
+    while True:
+        job = connection.recv()
+        if job is None:
+            break
+        args, log_path = job
+        connection.send(_nbgrader(args, log_path))
+
+
+def _nbgrader(args, log_path):
+    """Run one nbgrader command in this process, its output into ``log_path``."""
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    apps = _nbgrader_apps()
+    for app_class in apps:        # nbgrader's apps are singletons: a fresh one per command
+        app_class.clear_instance()
+    from jupyter_core.application import NoStart
+    from jupyter_core.utils import ensure_event_loop
+    ensure_event_loop()
+    try:
+        app = apps[0].instance()
+        app.initialize(args)
+        app.start()
+        code = 0
+    except NoStart:          # how jupyter's apps say that the subcommand has finished
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except Exception:
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return code
+
+
+def _nbgrader_apps():
+    """nbgrader's command-line app and the app of each of its subcommands."""
+    from nbgrader.apps.nbgraderapp import NbGraderApp
+    from traitlets.utils.importstring import import_item
+    subapps = [sub for sub, _ in NbGraderApp.subcommands.values()]
+    return [NbGraderApp] + [import_item(s) if isinstance(s, str) else s for s in subapps]
