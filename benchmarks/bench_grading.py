@@ -1,15 +1,18 @@
-"""Grading speed: `course grade` against plain `nbgrader autograde`, on the same generated class.
+"""Grading speed: `course grade` against plain `nbgrader autograde`, on one generated term.
 
-The class mixes, per chapter, 60% correct notebooks, 15% untouched ones, 20% with one
-realistic bug and 5% hostile ones (a fifth of those an endless loop, the rest a patch
-of the grader), made from the committed student notebooks the way the tests make them.
-`course grade` grades all of them; plain nbgrader (nbgrader's defaults, in a course
-folder of its own, one `nbgrader autograde` for the whole sample) grades the first
-``--sample`` of each chapter. Both run in this process's environment, one after the
-other, and the figures are notebooks per minute.
+The class has, per chapter, 60% correct notebooks, 15% untouched ones, 20% with one
+realistic bug and 5% hostile ones: a fifth of those (1% of the class) an endless loop,
+the rest a patch of the grader, a patch of numpy's comparisons, or a cell that reaches
+for the grading folder and the network. They are made from the committed student
+notebooks the way the tests make them. `course grade` grades all of them with its
+defaults (time limits from the solution's own times, one slot per core); plain nbgrader
+(its defaults, a course folder of its own, one `nbgrader autograde`) grades every
+n-th notebook, ``--sample`` per chapter. Both run in this process's environment, one after the
+other. The figures are notebooks per minute and the busy core-seconds per notebook
+(from /proc/stat, the whole machine), and the time a term of 300 students x 9 chapters
+would take at this pace.
 
-Usage: python benchmarks/bench_grading.py [--students 20] [--chapters 01_dot_product 07_train_loop]
-       [--sample 8] [--cell-timeout 10]
+Usage: python benchmarks/bench_grading.py [--students 30] [--chapters ...] [--sample 4]
 """
 import argparse
 import platform
@@ -23,91 +26,127 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))      # the tests' notebook makers: one way to make a class
 
-from test_autograde import (BUGS, _nbgrader, _points, _solution_bodies, _submission,  # noqa: E402
-                            _with_bug, plain_nbgrader_course)
+from nbtools import ASSIGNMENTS  # noqa: E402
+from test_autograde import (BUGS, _appended, _nbgrader, _points, _solution_bodies,  # noqa: E402
+                            _submission, _with_bug, plain_nbgrader_course)
 
-from coursetools.autograde import grade_class  # noqa: E402
+from coursetools.autograde import default_jobs, grade_class  # noqa: E402
 
 HOSTILE = {
     "endless": "while True:\n    pass",
     "patches_grader": "import nnlib.grading\nnnlib.grading.core.compare = lambda *a, **k: None",
+    "patches_numpy": "import numpy\nnumpy.allclose = numpy.array_equal = lambda *a, **k: True",
+    "reaches_out": ("import os, socket\nprint(os.listdir('/'))\n"
+                    "try:\n    socket.create_connection(('127.0.0.1', 22), timeout=1)\n"
+                    "except OSError as e:\n    print('refused', e)"),
 }
+TERM = 2700
 
 
 def make_class(assignment, students):
-    """{student: answers}: 60% correct, 15% untouched, 20% one bug, 5% hostile."""
+    """{student: (answers, edit)}: 60% correct, 15% untouched, 20% one bug, 5% hostile."""
     correct = _solution_bodies(assignment)
     names = [n for n in _points(assignment) if n in BUGS]
-    first = names[0]
     made, hostile_count = {}, 0
     for i in range(students):
         share = i / students
         if share < 0.60:
-            kind, answers = "correct", correct
+            kind, made_of = "correct", (correct, None)
         elif share < 0.75:
-            kind, answers = "untouched", {}
+            kind, made_of = "untouched", ({}, None)
         elif share < 0.95:
             name = names[i % len(names)]
-            kind, answers = f"bug_{name}", {**correct, name: _with_bug(assignment, name)}
+            kind = f"bug_{name}"
+            made_of = ({**correct, name: _with_bug(assignment, name)}, None)
         else:
-            hostile = "endless" if hostile_count % 5 == 0 else "patches_grader"
+            kind = "endless" if hostile_count % 5 == 0 else \
+                ["patches_grader", "patches_numpy", "reaches_out"][hostile_count % 5 % 3]
             hostile_count += 1
-            kind, answers = hostile, {**correct, first: correct[first] + "\n" + HOSTILE[hostile]}
-        made[f"s{i:03d}_{kind}"] = answers
+            made_of = (correct, _appended(HOSTILE[kind]))
+        made[f"s{i:03d}_{kind}"] = made_of
     return made
 
 
-def grade_with_course(assignment, answers, scratch, cell_timeout):
+def busy_seconds():
+    """Core-seconds the whole machine has been busy (user, nice, system, irq)."""
+    with open("/proc/stat") as handle:
+        fields = [int(x) for x in handle.readline().split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / 100
+
+
+def grade_with_course(assignment, notebooks, scratch, jobs=None):
     folder = scratch / "course-submissions" / assignment
     folder.mkdir(parents=True)
-    for student, given in answers.items():
-        nbformat.write(_submission(assignment, given), str(folder / f"{student}.ipynb"))
+    for student, (answers, edit) in notebooks.items():
+        nbformat.write(_submission(assignment, answers, edit), str(folder / f"{student}.ipynb"))
     started = time.perf_counter()
-    grade_class(ROOT, assignment, folder, scratch / "course-grading" / assignment, cell_timeout,
-                submission_timeout=max(60, 20 * cell_timeout), out=lambda line: None)
+    results = grade_class(ROOT, assignment, folder, scratch / "course-grading" / assignment,
+                          out=lambda line: None, jobs=jobs)
+    failed = [r.student for r in results if r.status != "graded"]
+    if failed:
+        raise SystemExit(f"course grade could not grade {failed} of {assignment}")
     return time.perf_counter() - started
 
 
-def grade_with_plain_nbgrader(assignment, answers, scratch, cell_timeout):
+def grade_with_plain_nbgrader(assignment, notebooks, scratch, jobs=None):
+    """One `nbgrader autograde` for the sample (nbgrader grades one notebook at a time)."""
     course = scratch / "plain" / assignment
-    plain_nbgrader_course(course, assignment, answers, f"c.Execute.timeout = {cell_timeout}\n")
+    plain_nbgrader_course(course, assignment, {})
+    released = course / "release" / assignment / f"{assignment}.ipynb"
+    for student, (answers, edit) in notebooks.items():     # made from its own release
+        target = course / "submitted" / student / assignment
+        target.mkdir(parents=True, exist_ok=True)
+        nbformat.write(_submission(assignment, answers, edit, release=released),
+                       str(target / f"{assignment}.ipynb"))
     started = time.perf_counter()
     _nbgrader(["autograde", assignment, "--force"], course)
     seconds = time.perf_counter() - started
     graded = len(list((course / "autograded").glob(f"*/{assignment}/{assignment}.ipynb")))
-    if graded != len(answers):
-        raise SystemExit(f"plain nbgrader graded {graded} of {len(answers)} notebooks; see {course}")
+    if graded < len(notebooks):
+        raise SystemExit(f"plain nbgrader graded {graded} of {len(notebooks)} notebooks; "
+                         f"see {course}")
     return seconds
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--students", type=int, default=20, help="notebooks per chapter")
-    parser.add_argument("--chapters", nargs="+", default=["01_dot_product", "07_train_loop"])
-    parser.add_argument("--sample", type=int, default=8,
+    parser.add_argument("--students", type=int, default=30, help="notebooks per chapter")
+    parser.add_argument("--chapters", nargs="+", default=list(ASSIGNMENTS))
+    parser.add_argument("--sample", type=int, default=4,
                         help="notebooks per chapter that plain nbgrader grades too")
-    parser.add_argument("--cell-timeout", type=int, default=10)
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="course grade's students side by side (default: its own)")
     args = parser.parse_args()
-    print(f"Python {platform.python_version()} on {platform.machine()}, "
-          f"{args.students} notebooks per chapter, chapters {', '.join(args.chapters)}")
-    totals = {"course grade": [0, 0.0], "plain nbgrader": [0, 0.0]}
+    print(f"Python {platform.python_version()} on {platform.machine()}, {default_jobs()} "
+          f"cores, {args.students} notebooks per chapter, {len(args.chapters)} chapters, "
+          f"course grade with {args.jobs or 'its default'} jobs")
+    totals = {"course grade": [0, 0.0, 0.0], "plain nbgrader": [0, 0.0, 0.0]}
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         for assignment in args.chapters:
-            answers = make_class(assignment, args.students)
-            sample = dict(list(answers.items())[:args.sample])
-            for name, grade, these in (("course grade", grade_with_course, answers),
+            notebooks = make_class(assignment, args.students)
+            step = max(1, len(notebooks) // args.sample)    # every step-th: the same mix
+            sample = dict(list(notebooks.items())[::step][:args.sample])
+            for name, grade, these in (("course grade", grade_with_course, notebooks),
                                        ("plain nbgrader", grade_with_plain_nbgrader, sample)):
-                seconds = grade(assignment, these, scratch, args.cell_timeout)
-                totals[name][0] += len(these)
-                totals[name][1] += seconds
+                busy = busy_seconds()
+                seconds = grade(assignment, these, scratch, args.jobs)
+                cpu = busy_seconds() - busy
+                total = totals[name]
+                total[0] += len(these)
+                total[1] += seconds
+                total[2] += cpu
                 print(f"{assignment:16s} {name:15s} {len(these):4d} notebooks in {seconds:7.1f} s: "
-                      f"{60 * len(these) / seconds:5.1f} per minute")
-    rate = {name: 60 * n / s for name, (n, s) in totals.items()}
-    print(f"\nall chapters: course grade {rate['course grade']:.1f} notebooks per minute, plain "
-          f"nbgrader {rate['plain nbgrader']:.1f} (ratio {rate['course grade'] / rate['plain nbgrader']:.2f})")
-    term = 2700 / rate["course grade"]
-    print(f"a term of 2,700 notebooks at this pace: {term:.0f} minutes with course grade "
+                      f"{60 * len(these) / seconds:5.1f} per minute, "
+                      f"{cpu / len(these):4.2f} core-s each", flush=True)
+    rate = {name: 60 * n / s for name, (n, s, _) in totals.items()}
+    cpu = {name: c / n for name, (n, _, c) in totals.items()}
+    print(f"\nall chapters: course grade {rate['course grade']:.1f} notebooks per minute "
+          f"({cpu['course grade']:.2f} core-s each), plain nbgrader "
+          f"{rate['plain nbgrader']:.1f} ({cpu['plain nbgrader']:.2f} core-s each); "
+          f"ratio {rate['course grade'] / rate['plain nbgrader']:.2f}")
+    print(f"a term of {TERM:,} notebooks at this pace: {TERM / rate['course grade']:.0f} minutes "
+          f"with course grade, {TERM / rate['plain nbgrader']:.0f} with plain nbgrader "
           "(the goal is 20)")
 
 

@@ -186,11 +186,14 @@ def prepare_course(repo, assignment, workdir, cell_timeout=None, sandbox=True, d
     if not (Path(repo) / "solutions" / assignment).is_dir():
         raise ValueError(f"unknown assignment {assignment!r}: no folder solutions/{assignment}")
     db_url = gradebook.checked_url(db_url or gradebook.default_url(workdir))
+    (workdir / "logs").mkdir(exist_ok=True)
     limits_file = workdir / "cell-limits.json"
     limits_file.unlink(missing_ok=True)
     if cell_timeout is None:
         source = Path(repo) / "solutions" / assignment / f"{assignment}.ipynb"
-        cell_timeout = limits.write(limits_file, limits.measure(source, sandboxed=sandbox))
+        times = limits.measure(source, sandboxed=sandbox,
+                               log_path=workdir / "logs" / "reference-kernel.log")
+        cell_timeout = limits.write(limits_file, times)
     config = (
         "# Written by `course grade`: the repository's settings, this folder as the course.\n"
         "c = get_config()  # noqa: F821\n"
@@ -199,6 +202,7 @@ def prepare_course(repo, assignment, workdir, cell_timeout=None, sandbox=True, d
         f"c.CourseDirectory.source_directory = {str(Path(repo) / 'solutions')!r}\n"
         "c.CourseDirectory.release_directory = 'release'\n"
         f"c.CourseDirectory.db_url = {db_url!r}\n"
+        f"c.CourseDirectory.course_id = {gradebook.COURSE_ID!r}\n"
         f"c.Execute.timeout = {int(cell_timeout)}\n"
         "# Test cells are decided in nbgrader's process, student cells run in a sandbox.\n"
         "from nbgrader.converters import Autograde\n"
@@ -448,6 +452,8 @@ def grade_class(repo, assignment, submissions, workdir, cell_timeout=None,
     which also grades one student at a time. ``db_url`` is the gradebook (default SQLite
     in ``workdir``); ``jobs`` the students graded side by side (default: one per core).
     """
+    if jobs is not None and jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, not {jobs}")
     if sandbox:
         try:
             check_available()

@@ -11,6 +11,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+COURSE_ID = "nn-from-scratch"  # nbgrader's course id: a server's foreign keys need one
 SQLITE_FILE = "gradebook.db"
 SQLITE_WAIT_SECONDS = 60      # how long a writer waits for another one to finish
 ATTEMPTS = 8                  # tries at one gradebook step before its error is raised
@@ -74,7 +75,7 @@ def _retrying(step):
 def open_gradebook(url):
     """nbgrader's Gradebook on ``url``, opened even while another grader creates it."""
     from nbgrader.api import Gradebook
-    gb = _retrying(lambda: Gradebook(url))
+    gb = _retrying(lambda: Gradebook(url, COURSE_ID))
     try:
         yield gb
     finally:

@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -30,9 +29,10 @@ def cell_key(cell):
     return "source:" + hashlib.sha1(cell.source.strip().encode()).hexdigest()[:16]
 
 
-def measure(notebook_path, slot=0, sandboxed=True, timeout=600):
+def measure(notebook_path, slot=0, sandboxed=True, timeout=600, log_path=os.devnull):
     """{cell key: seconds} for every code cell of the notebook (the instructor's), run in a
-    kernel like the students': in the sandbox unless ``sandboxed`` is False."""
+    kernel like the students': in the sandbox unless ``sandboxed`` is False. The kernel's
+    own output goes to ``log_path``; RuntimeError when the notebook cannot be run."""
     from nbclient import NotebookClient
 
     from coursetools.execute import SandboxedKernelManager
@@ -49,14 +49,17 @@ def measure(notebook_path, slot=0, sandboxed=True, timeout=600):
                                     connection_file=str(work / "kernel.json"))
         client = NotebookClient(nb, km=km, timeout=timeout, allow_errors=True,
                                 resources={"metadata": {"path": str(work)}})
-        with client.setup_kernel(cwd=str(work), stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL):
+        with open(log_path, "w") as log, client.setup_kernel(cwd=str(work), stdout=log,
+                                                             stderr=log):
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code" or "skip-execution" in cell.metadata.get("tags", []):
                     continue
                 started = time.perf_counter()
                 client.execute_cell(cell, index)
                 times[cell_key(cell)] = time.perf_counter() - started
+    except Exception as exc:
+        raise RuntimeError(f"could not time the solution notebook {notebook_path} "
+                           f"({type(exc).__name__}: {exc}); see {log_path}") from None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return times

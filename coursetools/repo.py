@@ -25,14 +25,17 @@ def assignments(root):
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and ASSIGNMENT_NAME.match(p.name))
 
 
+def _book_config(root):
+    """_config.yml, parsed with libyaml when PyYAML has it (nbgrader reads it per command)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with open(Path(root) / "_config.yml", encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=loader)  # noqa: S506 (a safe loader)
+
+
 def repository_url(root):
     """The course repository's URL, set once in _config.yml (repository: url:)."""
-    with open(Path(root) / "_config.yml", encoding="utf-8") as handle:
-        config = yaml.safe_load(handle)
-    return config["repository"]["url"].rstrip("/")
+    return _book_config(root)["repository"]["url"].rstrip("/")
 
 
 def repository_branch(root):
-    with open(Path(root) / "_config.yml", encoding="utf-8") as handle:
-        config = yaml.safe_load(handle)
-    return config["repository"].get("branch", "main")
+    return _book_config(root)["repository"].get("branch", "main")

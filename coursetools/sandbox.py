@@ -14,7 +14,7 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
-SANDBOX_UID = 61000          # + the grading slot: one unprivileged user per kernel at a time
+SANDBOX_UIDS = range(61000, 62000)   # one unprivileged user per live sandbox on the machine
 SYSTEM = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 
 
@@ -76,7 +76,27 @@ class Sandbox:
         self.bwrap = bwrap or find_bwrap()
         if not self.bwrap:
             raise SandboxUnavailable("bubblewrap (bwrap) is not installed")
-        self.uid = SANDBOX_UID + slot if os.geteuid() == 0 else None
+        self._claim = None
+        self.uid = self._free_uid(slot) if os.geteuid() == 0 else None
+
+    def _free_uid(self, slot):
+        """A user id no other live sandbox on this machine has, from any `course grade`
+        (its limits on processes count per user). Held until this Sandbox is dropped."""
+        import fcntl
+        import tempfile
+        folder = Path(tempfile.gettempdir()) / "course-sandbox-uids"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        start = slot % len(SANDBOX_UIDS)
+        for uid in [*SANDBOX_UIDS[start:], *SANDBOX_UIDS[:start]]:
+            handle = open(folder / str(uid), "w")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            self._claim = handle
+            return uid
+        raise SandboxUnavailable(f"all {len(SANDBOX_UIDS)} sandbox users are in use")
 
     def prepare(self):
         """Make the scratch folder, owned by the sandbox's user."""

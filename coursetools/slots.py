@@ -104,6 +104,7 @@ def _serve(connection, cwd, secret):
     """The slot's loop: one nbgrader command per message, until None."""
     os.setsid()
     os.chdir(cwd)
+    os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")   # nbformat's faster one
     if secret:
         os.environ[SECRET_VARIABLE] = secret
     while True:

@@ -190,7 +190,9 @@ def _kernel(connection_file, cwd, protocol_fds):
         os._exit(0)
 
 
-def _sweep():
+def _sweep(keep):
+    """Kill all but us and pid 1; empty /tmp and /dev/shm but for ``keep`` (the folders
+    bubblewrap made there to mount the scratch folder or a virtualenv on)."""
     try:
         os.kill(-1, signal.SIGKILL)       # everyone this user may signal, but pid 1 and us
     except ProcessLookupError:
@@ -207,6 +209,8 @@ def _sweep():
             continue
         for name in os.listdir(folder):
             path = os.path.join(folder, name)
+            if path in keep:
+                continue
             try:
                 os.chmod(path, 0o700)
             except OSError:
@@ -249,6 +253,8 @@ def serve():
     protocol_fds = (requests.fileno(), answers.fileno())
     _not_dumpable()
     _preload()
+    keep = {os.path.join(folder, name) for folder in ("/tmp", "/dev/shm")
+            if os.path.isdir(folder) for name in os.listdir(folder)}
 
     def answer(**what):
         answers.write((json.dumps(what) + "\n").encode())
@@ -271,7 +277,7 @@ def serve():
                 pass
             answer(sent=True)
         elif op == "sweep":
-            _sweep()
+            _sweep(keep)
             answer(swept=True)
 
 
