@@ -29,6 +29,7 @@ from traitlets import Any, Bool, Integer, Unicode
 
 from coursetools import limits
 from coursetools.sandbox import Limits, Sandbox
+from coursetools.slots import SLOT_FOLDER_VARIABLE
 from coursetools.zygote import KernelMaker, MakerGone
 from nnlib.grading import remote
 from nnlib.grading.core import SECRET_VARIABLE
@@ -102,7 +103,8 @@ def kernel_maker(slot, limits):
         return maker
     if maker is not None:
         maker.close()
-    root = Path(tempfile.mkdtemp(prefix=f"course-slot{slot}-"))
+    folder = os.environ.get(SLOT_FOLDER_VARIABLE)      # the slot's, removed with the slot
+    root = Path(tempfile.mkdtemp(prefix=f"course-slot{slot}-", dir=folder))
     os.chmod(root, 0o755)
     sandbox = Sandbox(root / "scratch", slot, limits).prepare()
     env = {k: v for k, v in os.environ.items() if k != SECRET_VARIABLE}

@@ -9,7 +9,9 @@ a fresh slot takes the next student.
 """
 import multiprocessing
 import os
+import shutil
 import sys
+import tempfile
 import time
 import traceback
 
@@ -17,6 +19,7 @@ import psutil
 
 from nnlib.grading.core import SECRET_VARIABLE
 
+SLOT_FOLDER_VARIABLE = "COURSE_SLOT_FOLDER"     # where a slot's kernel maker keeps its sandbox
 PRELOAD = ["nbgrader.apps.autogradeapp", "nbgrader.apps.nbgraderapp", "coursetools.autograde",
            "coursetools.execute", "nnlib.grading"]
 
@@ -32,12 +35,14 @@ class Slot:
 
     def __init__(self, number, cwd, secret=None):
         self.number, self.cwd, self.secret = number, str(cwd), secret
-        self.process = self.connection = None
+        self.process = self.connection = self.folder = None
 
     def _start(self):
         ours, theirs = _context().Pipe()
+        self.folder = tempfile.mkdtemp(prefix=f"course-slot{self.number}-")
+        os.chmod(self.folder, 0o755)
         self.process = _context().Process(target=_serve, daemon=True,
-                                          args=(theirs, self.cwd, self.secret))
+                                          args=(theirs, self.cwd, self.secret, self.folder))
         self.process.start()
         theirs.close()
         self.connection = ours
@@ -74,7 +79,8 @@ class Slot:
             _kill(process)
         self.process.join()
         self.connection.close()
-        self.process = self.connection = None
+        shutil.rmtree(self.folder, ignore_errors=True)     # the slot's sandbox scratch
+        self.process = self.connection = self.folder = None
 
 
 def run_once(args, cwd, log_path, timeout):
@@ -100,10 +106,12 @@ def _kill(process):
         pass
 
 
-def _serve(connection, cwd, secret):
-    """The slot's loop: one nbgrader command per message, until None."""
+def _serve(connection, cwd, secret, folder):
+    """The slot's loop: one nbgrader command per message, until None. ``folder`` holds
+    the slot's sandbox (see coursetools.execute.kernel_maker)."""
     os.setsid()
     os.chdir(cwd)
+    os.environ[SLOT_FOLDER_VARIABLE] = folder
     os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")   # nbformat's faster one
     if secret:
         os.environ[SECRET_VARIABLE] = secret
@@ -113,6 +121,8 @@ def _serve(connection, cwd, secret):
             break
         args, log_path = job
         connection.send(_nbgrader(args, log_path))
+    from coursetools.execute import close_kernel_makers
+    close_kernel_makers()
 
 
 def _nbgrader(args, log_path):
