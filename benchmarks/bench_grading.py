@@ -108,6 +108,18 @@ def grade_with_plain_nbgrader(assignment, notebooks, scratch, jobs=None):
     return seconds
 
 
+def import_seconds(module, repeats=5):
+    """Median wall time of a fresh interpreter that imports ``module`` (students feel it)."""
+    import statistics
+    import subprocess
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", f"import {module}"], check=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=30, help="notebooks per chapter")
@@ -120,6 +132,9 @@ def main():
     print(f"Python {platform.python_version()} on {platform.machine()}, {default_jobs()} "
           f"cores, {args.students} notebooks per chapter, {len(args.chapters)} chapters, "
           f"course grade with {args.jobs or 'its default'} jobs")
+    baseline, grading = import_seconds("numpy"), import_seconds("nnlib.grading")
+    print(f"a fresh Python importing nnlib.grading: {grading:.2f} s (numpy alone: "
+          f"{baseline:.2f} s; the goal is under 0.3 s)")
     totals = {"course grade": [0, 0.0, 0.0], "plain nbgrader": [0, 0.0, 0.0]}
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
