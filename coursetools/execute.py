@@ -68,6 +68,14 @@ class SandboxedKernelManager(AsyncKernelManager):
         if owner is not None:
             owner.give(self.connection_file)
 
+    def use_folder(self, work):
+        """Unix sockets and the connection file in ``work``, the kernel's scratch folder,
+        so the kernel needs no network."""
+        self.transport = "ipc"
+        self.ip = str(Path(work) / "kernel")
+        self.connection_file = str(Path(work) / "kernel.json")
+        return self
+
     async def _async_pre_start_kernel(self, **kw):
         if self.kernel_maker is not None and self.provisioner is None:
             self.kernel_id = self.kernel_id or kw.pop("kernel_id", uuid.uuid4().hex)
@@ -190,13 +198,9 @@ class GradeOutsideKernel(Execute):
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
-        work = self.scratch / "work"
         km.sandbox = self._sandbox
         km.kernel_maker = self._maker
-        km.transport = "ipc"            # Unix sockets in the scratch folder: no network needed
-        km.ip = str(work / "kernel")
-        km.connection_file = str(work / "kernel.json")
-        return km
+        return km.use_folder(self.scratch / "work")
 
     def _get_timeout(self, cell):
         if cell is not None and limits.cell_key(cell) in self.limits:

@@ -45,8 +45,7 @@ def measure(notebook_path, slot=0, sandboxed=True, timeout=600, log_path=os.devn
     try:
         work.mkdir(parents=True)
         sandbox = Sandbox(work, slot).prepare() if sandboxed else None
-        km = SandboxedKernelManager(sandbox=sandbox, transport="ipc", ip=str(work / "kernel"),
-                                    connection_file=str(work / "kernel.json"))
+        km = SandboxedKernelManager(sandbox=sandbox).use_folder(work)
         client = NotebookClient(nb, km=km, timeout=timeout, allow_errors=True,
                                 resources={"metadata": {"path": str(work)}})
         with open(log_path, "w") as log, client.setup_kernel(cwd=str(work), stdout=log,

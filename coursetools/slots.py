@@ -60,19 +60,19 @@ class Slot:
                     raise TimeoutError
             return self.connection.recv()
         except (TimeoutError, EOFError, OSError):
-            for process in _descendants(self.process.pid) + [self.process]:
-                _kill(process)
-            self.close()
+            self.close(now=True)
             return None
 
-    def close(self):
-        """Stop the slot and every process it started (its sandboxes too)."""
+    def close(self, now=False):
+        """Stop the slot and every process it started (its sandboxes too); ``now`` kills
+        it without asking it to finish first."""
         if self.process is None:
             return
         family = _descendants(self.process.pid)
         try:
-            self.connection.send(None)
-            self.process.join(5)
+            if not now:
+                self.connection.send(None)
+                self.process.join(5)
         except (OSError, ValueError):
             pass
         for process in family + [self.process]:

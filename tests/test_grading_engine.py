@@ -18,8 +18,7 @@ def _run_in_fresh_kernel(maker, sources):
     work.mkdir()
     maker.sandbox.prepare()
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
-    km = SandboxedKernelManager(kernel_maker=maker, transport="ipc", ip=str(work / "kernel"),
-                                connection_file=str(work / "kernel.json"))
+    km = SandboxedKernelManager(kernel_maker=maker).use_folder(work)
     NotebookClient(nb, km=km, timeout=60, resources={"metadata": {"path": str(work)}}).execute()
     maker.sweep()
     return ["".join(o.get("text", "") for o in cell.outputs) for cell in nb.cells]
