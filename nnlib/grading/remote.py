@@ -339,7 +339,8 @@ def run_test_cell(source, connection):
     error = None
     try:
         code = compile(source, "<test cell>", "exec")
-        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        with (contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed),
+              core.checks_in_grader()):
             exec(code, {"__builtins__": builtins, "__name__": "__main__"}, names)
     except KeyboardInterrupt:
         raise
