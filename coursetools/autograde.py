@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from coursetools import gradebook, limits, slots, tampering
+from coursetools import demonstrations, gradebook, limits, slots, tampering
 from coursetools.sandbox import SandboxUnavailable, check_available
 from nnlib.grading.core import SECRET_VARIABLE
 
@@ -174,12 +174,15 @@ class Course:
     secret: str = ""                 # see grading_secret()
 
 
-def prepare_course(repo, assignment, workdir, cell_timeout=None, sandbox=True, db_url=None):
+def prepare_course(repo, assignment, workdir, cell_timeout=None, sandbox=True, db_url=None,
+                   run_demonstrations=False):
     """An nbgrader course directory in ``workdir`` whose source is the repository's solutions/.
 
     ``cell_timeout`` is every cell's time limit in seconds; None means a limit per cell
     from the solution's own times here (``coursetools.limits``). ``db_url`` is the
-    gradebook (default: SQLite in ``workdir``). Returns the Course.
+    gradebook (default: SQLite in ``workdir``). Demonstration cells no later cell needs
+    are not run (``coursetools.demonstrations``) unless ``run_demonstrations``.
+    Returns the Course.
     """
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -189,8 +192,12 @@ def prepare_course(repo, assignment, workdir, cell_timeout=None, sandbox=True, d
     (workdir / "logs").mkdir(exist_ok=True)
     limits_file = workdir / "cell-limits.json"
     limits_file.unlink(missing_ok=True)
+    source = Path(repo) / "solutions" / assignment / f"{assignment}.ipynb"
+    demonstrations_file = workdir / "demonstrations.json"
+    demonstrations_file.unlink(missing_ok=True)
+    if not run_demonstrations:
+        demonstrations.write(demonstrations_file, nbformat.read(str(source), as_version=4))
     if cell_timeout is None:
-        source = Path(repo) / "solutions" / assignment / f"{assignment}.ipynb"
         times = limits.measure(source, sandboxed=sandbox,
                                log_path=workdir / "logs" / "reference-kernel.log")
         cell_timeout = limits.write(limits_file, times)
@@ -213,8 +220,12 @@ def prepare_course(repo, assignment, workdir, cell_timeout=None, sandbox=True, d
         "    for p in Autograde.class_traits()['autograde_preprocessors'].make_dynamic_default()]\n"
         f"c.GradeOutsideKernel.sandbox = {bool(sandbox)!r}\n"
         f"c.GradeOutsideKernel.integrity_directory = {str(workdir / 'integrity')!r}\n"
+        "from coursetools.feedback import FeedbackExporter\n"
+        "c.GenerateFeedback.exporter_class = FeedbackExporter\n"
         + (f"c.GradeOutsideKernel.cell_limits = {str(limits_file)!r}\n"
            if limits_file.is_file() else "")
+        + (f"c.GradeOutsideKernel.demonstrations = {str(demonstrations_file)!r}\n"
+           if demonstrations_file.is_file() else "")
     )
     (workdir / "nbgrader_config.py").write_text(config, encoding="utf-8")
     logs = workdir / "logs"
@@ -444,13 +455,15 @@ def default_jobs():
 
 
 def grade_class(repo, assignment, submissions, workdir, cell_timeout=None,
-                submission_timeout=900, out=print, sandbox=True, db_url=None, jobs=None):
+                submission_timeout=900, out=print, sandbox=True, db_url=None, jobs=None,
+                run_demonstrations=False):
     """Grade every submission; write grades.csv, integrity.csv and feedback; return the Results.
 
     Student code runs in a bubblewrap sandbox; without one this refuses to run
     (SandboxUnavailable) unless ``sandbox`` is False, the instructor's explicit choice,
     which also grades one student at a time. ``db_url`` is the gradebook (default SQLite
-    in ``workdir``); ``jobs`` the students graded side by side (default: one per core).
+    in ``workdir``); ``jobs`` the students graded side by side (default: one per core);
+    ``run_demonstrations`` runs the demonstration cells too (see prepare_course).
     """
     if jobs is not None and jobs < 1:
         raise ValueError(f"--jobs must be at least 1, not {jobs}")
@@ -470,7 +483,8 @@ def grade_class(repo, assignment, submissions, workdir, cell_timeout=None,
         jobs = 1
     Path(workdir).mkdir(parents=True, exist_ok=True)
     with gradebook.folder_lock(workdir):
-        course = prepare_course(repo, assignment, workdir, cell_timeout, sandbox, db_url)
+        course = prepare_course(repo, assignment, workdir, cell_timeout, sandbox, db_url,
+                                run_demonstrations)
         course.submission_timeout = submission_timeout
         if not sandbox:
             course.integrity = Integrity(repo, course.workdir)

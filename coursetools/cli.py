@@ -36,6 +36,9 @@ def main(argv=None):
                             "(default: gradebook.db, SQLite, in the --out folder)")
     grade.add_argument("--jobs", type=int, default=None,
                        help="students graded side by side (default: one per core)")
+    grade.add_argument("--run-demonstrations", action="store_true",
+                       help="run every cell, also the demonstrations and try-outs that no "
+                            "later cell needs (slower; their output then shows in feedback)")
     grade.add_argument(UNSAFE_FLAG, action="store_true",
                        help="grade without the bubblewrap sandbox: student code then runs with "
                             "your rights (files, network, other submissions)")
@@ -61,7 +64,7 @@ def main(argv=None):
                               cell_timeout=args.cell_timeout,
                               submission_timeout=args.submission_timeout,
                               sandbox=not args.unsafe_no_sandbox, db_url=args.db,
-                              jobs=args.jobs)
+                              jobs=args.jobs, run_demonstrations=args.run_demonstrations)
     except (SandboxUnavailable, ValueError, RuntimeError) as exc:
         print(f"course grade: {exc}", file=sys.stderr)
         return 2

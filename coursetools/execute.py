@@ -27,7 +27,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute
 from traitlets import Any, Bool, Integer, Unicode
 
-from coursetools import limits
+from coursetools import demonstrations, limits
 from coursetools.sandbox import Limits, Sandbox
 from coursetools.slots import SLOT_FOLDER_VARIABLE
 from coursetools.zygote import KernelMaker, MakerGone
@@ -38,6 +38,13 @@ from nnlib.grading.core import SECRET_VARIABLE
 SERVE = "__import__('nnlib.grading.kernel_side', fromlist=['serve']).serve({path!r}, globals())"
 ACCEPT_SECONDS = 30        # for the kernel to start answering a test cell
 SETTLE_SECONDS = 10        # for it to finish answering once the grader is done
+#: what a demonstration cell that was not run shows in the graded notebook and the feedback
+NOT_RUN = {kind: {"output_type": "stream", "name": "stdout",
+                  "text": f"[not run when grading: {what}, and no later cell needs it]\n"}
+           for kind, what in [(demonstrations.DEMONSTRATION, "a demonstration of nnlib's "
+                               "own code, the same for everyone"),
+                              (demonstrations.TRY_OUT, "it tries out your code without "
+                               "grading it")]}
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -139,6 +146,9 @@ class GradeOutsideKernel(Execute):
         config=True)
     cell_limits = Unicode("", help="a JSON file of time limits per cell (coursetools.limits); "
                           "without one every cell gets Execute.timeout").tag(config=True)
+    demonstrations = Unicode("", help="a JSON file of the solution's demonstration cells "
+                             "(coursetools.demonstrations): those no later cell needs are not "
+                             "run; without one every cell runs").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
@@ -148,6 +158,9 @@ class GradeOutsideKernel(Execute):
     def preprocess(self, nb, resources=None, km=None):
         self.tests = _tests_of_record(resources["nbgrader"])
         self.limits = limits.read(self.cell_limits)[0] if self.cell_limits else {}
+        self.skipped = (demonstrations.skippable(nb.cells, demonstrations.read(self.demonstrations),
+                                                 self.tests, self.skip_cells_with_tag)
+                        if self.demonstrations else {})
         self.notes, self.stopped = [], ""
         self._maker = self._kernel_maker()
         if self._maker is not None:
@@ -211,6 +224,10 @@ class GradeOutsideKernel(Execute):
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if cell.cell_type == "code" and grade_id in self.tests:
             cell.outputs = [nbformat.from_dict(o) for o in self._test(grade_id, index)]
+            cell.execution_count = None
+            return cell, self.resources
+        if index in self.skipped:
+            cell.outputs = [nbformat.from_dict(NOT_RUN[self.skipped[index]])]
             cell.execution_count = None
             return cell, self.resources
         if cell.cell_type == "code" and self.stopped:

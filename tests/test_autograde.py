@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from coursetools.autograde import collect, grade_class
+from coursetools.execute import NOT_RUN
 from coursetools.curriculum import CURRICULUM
 from nbtools import (ASSIGNMENTS, ROOT, chapter_path, errors, nbgrader_meta, read, solution_path,
                      text)
@@ -166,7 +167,7 @@ def _points(assignment):
             for c in read(solution_path(assignment)).cells if nbgrader_meta(c).get("grade")}
 
 
-def _grade(tmp_path, assignment, submissions, cell_timeout=CELL_TIMEOUT):
+def _grade(tmp_path, assignment, submissions, cell_timeout=CELL_TIMEOUT, **options):
     folder = tmp_path / "submissions"
     folder.mkdir()
     for student, nb in submissions.items():
@@ -176,7 +177,7 @@ def _grade(tmp_path, assignment, submissions, cell_timeout=CELL_TIMEOUT):
             nbformat.write(nb, str(folder / f"{student}.ipynb"))
     lines = []
     results = grade_class(ROOT, assignment, folder, tmp_path / "course", cell_timeout,
-                          SUBMISSION_TIMEOUT, out=lines.append)
+                          SUBMISSION_TIMEOUT, out=lines.append, **options)
     return {r.student: r for r in results}, "\n".join(lines)
 
 
@@ -290,9 +291,13 @@ def test_scores_are_exact_for_correct_stub_and_all_bugs(assignment, tmp_path):
 
     graded = tmp_path / "course" / "autograded"
     for cell in read(graded / "correct" / assignment / f"{assignment}.ipynb").cells:
-        # every cell ran without an error (try-it cells too: grading strips their tag), and
-        # every check, hidden ones included, printed its one ✓ line
+        # every cell ran without an error or was left out as a demonstration or try-out
+        # (test_demonstrations_run_where_a_submission_needs_them), and every check,
+        # hidden ones included, printed its one ✓ line
         assert not errors(cell), (cell.source[:80], [e.evalue for e in errors(cell)])
+        if cell.cell_type == "code" and not nbgrader_meta(cell):
+            assert (text(cell) in NOT_RUN_TEXTS) == (not cell.source.startswith(
+                ("class Module", "import"))), cell.source[:80]
         if nbgrader_meta(cell).get("grade"):
             assert text(cell).count("✓") == cell.source.count("grading.check_"), cell.source
     for cell in read(graded / "untouched" / assignment / f"{assignment}.ipynb").cells:
@@ -300,6 +305,49 @@ def test_scores_are_exact_for_correct_stub_and_all_bugs(assignment, tmp_path):
             assert errors(cell) and "not implemented" in errors(cell)[0].evalue, cell.source
         elif nbgrader_meta(cell).get("solution"):
             assert not errors(cell), "defining a stub must not fail"
+
+
+NOT_RUN_TEXTS = {output["text"] for output in NOT_RUN.values()}
+
+
+def test_demonstrations_run_where_a_submission_needs_them(tmp_path):
+    """Chapter 1: a correct notebook's demonstrations and try-outs are left out, and the
+    notebook says so in their place; an answer that reads a demonstration's variable gets
+    that demonstration run and keeps its points; with run_demonstrations every cell runs,
+    try-outs of the solution included, without an error."""
+    assignment, correct = "01_dot_product", _solution_bodies("01_dot_product")
+    total = sum(_points(assignment).values())
+    reads_x = {**correct, "dot": correct["dot"] + "\n\nprint('x is still', x)"}
+    results, _ = _grade(tmp_path, assignment, {"correct": _submission(assignment, correct),
+                                               "reads_x": _submission(assignment, reads_x)})
+    assert results["correct"].score == results["reads_x"].score == total
+    graded = tmp_path / "course" / "autograded"
+
+    def outputs(student):
+        nb = read(graded / student / assignment / f"{assignment}.ipynb")
+        return {c.source: text(c) for c in nb.cells if c.cell_type == "code"}
+    defines_x = [s for s in outputs("correct") if s.startswith("x = np.array([1.0, 2.0])")]
+    assert len(defines_x) == 2             # the two demonstrations that define x
+    for source in defines_x:
+        assert outputs("correct")[source] in NOT_RUN_TEXTS
+        assert outputs("reads_x")[source] not in NOT_RUN_TEXTS and "x" in outputs("reads_x")[source]
+    assert "x is still [1. 2.]" in outputs("reads_x")[reads_x["dot"]]
+    feedback = (tmp_path / "course" / "feedback" / "correct" / assignment
+                / f"{assignment}.html").read_text()
+    assert "not run when grading" in feedback
+
+    shutil.rmtree(tmp_path / "submissions")
+    results, _ = _grade(tmp_path, assignment, {"correct": _submission(assignment, correct)},
+                        run_demonstrations=True)
+    assert results["correct"].score == total
+    nb = read(graded / "correct" / assignment / f"{assignment}.ipynb")
+    for cell in nb.cells:
+        assert not errors(cell), (cell.source[:80], [e.evalue for e in errors(cell)])
+        assert cell.cell_type != "code" or text(cell) not in NOT_RUN_TEXTS, cell.source[:80]
+    try_outs = {c.source for c in read(solution_path(assignment)).cells
+                if "skip-execution" in c.metadata.get("tags", [])}
+    ran = [text(c) for c in nb.cells if c.source in try_outs]
+    assert len(ran) == len(try_outs) > 0 and all(ran)
 
 
 def _tag_tests(nb):

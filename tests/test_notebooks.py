@@ -95,3 +95,16 @@ def test_ungraded_docs_notebooks_have_no_grading(tmp_path):
     for path in (ROOT / "docs").glob("*.ipynb"):
         nb = read(path)
         assert not any(nbgrader_meta(c) for c in nb.cells), path.name
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_cell_of_a_solution_runs_without_an_error(assignment):
+    """Try-out cells (tagged skip-execution) included: the book skips them, and grading
+    leaves them out when nothing needs them (coursetools.demonstrations), so they run here."""
+    from nbclient import NotebookClient
+    nb = read(solution_path(assignment))
+    NotebookClient(nb, timeout=300, skip_cells_with_tag="never-skipped", kernel_name="python3",
+                   resources={"metadata": {"path": str(solution_path(assignment).parent)}}).execute()
+    failed = [(c.source[:60], o.get("ename")) for c in nb.cells if c.cell_type == "code"
+              for o in c.outputs if o.output_type == "error"]
+    assert not failed
