@@ -10,22 +10,27 @@ outputs this writes into the cell, and so the score nbgrader records, are
 decided here. What the kernel did that a correct notebook does not is written to
 the integrity folder, one JSON file per student.
 """
+import asyncio
 import json
 import os
 import shutil
 import socket
 import tempfile
+import time
 import uuid
 from pathlib import Path
+from queue import Empty
 
 import nbformat
+import zmq
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager, KernelManager
 from jupyter_client.provisioning import LocalProvisioner
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute
-from traitlets import Any, Bool, Integer, Unicode
+from traitlets import Any, Bool, Enum, Integer, Type, Unicode
 
 from coursetools import demonstrations, limits
 from coursetools.sandbox import Limits, Sandbox
@@ -47,6 +52,50 @@ NOT_RUN = {kind: {"output_type": "stream", "name": "stdout",
                                "grading it")]}
 
 
+class QuickStartClient(AsyncKernelClient):
+    """jupyter_client's client, ready as soon as the kernel has answered kernel_info on its
+    shell channel and reported idle for it on iopub, which shows that both are connected
+    (jupyter_client's own waits for a further 0.2 s of silence on iopub, and reconnects
+    every 0.1 s to a kernel that is not listening yet)."""
+
+    def start_channels(self, *args, **kwargs):
+        self.context.setsockopt(zmq.RECONNECT_IVL, 10)      # ms, for the sockets made now
+        return super().start_channels(*args, **kwargs)
+
+    async def _async_wait_for_ready(self, timeout=None):
+        deadline = time.monotonic() + (timeout if timeout is not None else 60)
+        asked = set()
+        while time.monotonic() < deadline:
+            asked.add(self.kernel_info())
+            try:
+                reply = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                reply = None
+            if (reply and reply["msg_type"] == "kernel_info_reply"
+                    and await self._idle_for(asked, deadline)):
+                self._handle_kernel_info_reply(reply)
+                return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+        raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+
+    wait_for_ready = _async_wait_for_ready
+
+    async def _idle_for(self, asked, deadline, wait=0.5):
+        """Whether iopub reports idle for one of the ``asked`` requests within ``wait`` s."""
+        end = min(deadline, time.monotonic() + wait)
+        while (left := end - time.monotonic()) > 0:
+            try:
+                message = await self.iopub_channel.get_msg(timeout=left)
+            except Empty:
+                return False
+            if (message["msg_type"] == "status"
+                    and message["content"].get("execution_state") == "idle"
+                    and message["parent_header"].get("msg_id") in asked):
+                return True
+        return False
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel started inside ``sandbox`` (or, with None, as a plain subprocess), or
     forked by ``kernel_maker``, the slot's preloaded Python in its sandbox.
@@ -57,6 +106,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     sandbox = Any(None, allow_none=True)
     kernel_maker = Any(None, allow_none=True)
+    client_factory = Type(QuickStartClient, klass=AsyncKernelClient)
 
     @property
     def kernel_spec(self):
@@ -90,6 +140,10 @@ class SandboxedKernelManager(AsyncKernelManager):
                                                  kernel_spec=self.kernel_spec)
         return await super()._async_pre_start_kernel(**kw)
 
+    async def _async_wait(self, pollinterval=0.1):
+        """Wait for the kernel to stop, looking every 10 ms (jupyter_client: 100 ms)."""
+        return await super()._async_wait(pollinterval=min(pollinterval, 0.01))
+
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         kw["env"] = {k: v for k, v in (kw.get("env") or os.environ).items()
                      if k != SECRET_VARIABLE}
@@ -105,6 +159,13 @@ class ForkedProvisioner(LocalProvisioner):
                                                              kwargs.get("cwd"))
         self.pid, self.pgid, self.cwd = self.process.pid, None, kwargs.get("cwd")
         return self.connection_info
+
+    async def wait(self):
+        """As the local provisioner's, polling every 10 ms instead of 100 (a poll is one
+        message to the maker)."""
+        while self.process is not None and await self.poll() is None:
+            await asyncio.sleep(0.01)
+        return await super().wait()
 
 
 #: the slot's kernel maker, kept from one notebook to the next (see coursetools.slots)
@@ -143,6 +204,9 @@ class GradeOutsideKernel(Execute):
                      "(coursetools.zygote) instead of starting each anew").tag(config=True)
     memory_limit = Integer(Limits.memory_bytes, help="bytes of address space").tag(config=True)
     integrity_directory = Unicode("", help="where each student's integrity notes go").tag(
+        config=True)
+    shutdown_kernel = Enum(["graceful", "immediate"], "immediate",
+                           help="the kernel is stopped at once: the slot's sweep follows").tag(
         config=True)
     cell_limits = Unicode("", help="a JSON file of time limits per cell (coursetools.limits); "
                           "without one every cell gets Execute.timeout").tag(config=True)
