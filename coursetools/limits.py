@@ -4,8 +4,8 @@ at the start of each batch.
 A cell may run ``FACTOR`` times as long as the solution notebook's same cell did here,
 and never less than ``FLOOR_SECONDS``: a correct answer, even a slow one on a busy
 machine, stays far inside its limit, while an endless loop costs seconds, not minutes.
-A cell the reference does not have (one the student added) gets the notebook's
-longest limit.
+A cell the reference does not have (one the student added or changed) gets the floor:
+graded cells are known by their grade ids, so such a cell scores nothing either way.
 """
 import hashlib
 import json
@@ -65,20 +65,20 @@ def measure(notebook_path, slot=0, sandboxed=True, timeout=600, log_path=os.devn
 
 
 def from_times(times):
-    """{cell key: limit in whole seconds} and the longest, for cells the reference lacks."""
+    """{cell key: limit in whole seconds}, and the limit of a cell the reference lacks."""
     limits = {key: max(FLOOR_SECONDS, int(FACTOR * seconds + 0.999))
               for key, seconds in times.items()}
-    return limits, max(limits.values(), default=FLOOR_SECONDS)
+    return limits, FLOOR_SECONDS
 
 
 def write(path, times):
-    limits, longest = from_times(times)
+    limits, other = from_times(times)
     Path(path).write_text(json.dumps({"reference_seconds": times, "limits": limits,
-                                      "longest": longest}, indent=1), encoding="utf-8")
-    return longest
+                                      "other": other}, indent=1), encoding="utf-8")
+    return other
 
 
 def read(path):
-    """({cell key: limit}, longest) from a file ``write`` made."""
+    """({cell key: limit}, limit of any other cell) from a file ``write`` made."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
-    return data["limits"], data["longest"]
+    return data["limits"], data["other"]

@@ -117,6 +117,43 @@ def test_proxies_behave_like_the_student_s_objects():
             names["missing"]
 
 
+class Guarded(Counter):
+    def __setattr__(self, name, value):
+        if value == "no":
+            raise ValueError("no")
+        super().__setattr__(name, value)
+
+
+@pytest.mark.parametrize("where", ["here", "in the student's kernel"])
+def test_attributes_of_many_objects_are_read_and_set_in_one_request(where):
+    with student_process({"Counter": Counter, "Guarded": Guarded}) as connection:
+        names = remote._CellNames(connection) if where != "here" else {
+            "Counter": Counter, "Guarded": Guarded}
+        counters = [names["Counter"](i) for i in range(5)] + [names["Guarded"](5)]
+        before = connection.number
+        assert core.attributes(counters, "count") == [0, 1, 2, 3, 4, 5]
+        assert core.set_attributes(counters, "count", [9] * 6)
+        assert [c.count for c in counters] == [9] * 6
+        if where != "here":
+            assert connection.number == before + 2 + 6      # one request each, then 6 reads
+        # one that fails: None or False, so the check reads them one by one for its message
+        assert core.attributes(counters, "missing") is None
+        assert not core.set_attributes(counters, "count", [1] * 5 + ["no"])
+        assert core.attributes([], "count") == [] and core.set_attributes([], "count", [])
+
+
+def test_a_kernel_that_answers_a_bulk_read_with_the_wrong_length_gets_none():
+    with student_process({"Counter": Counter}) as connection:
+        counters = [remote._CellNames(connection)["Counter"](i) for i in range(3)]
+        wrong = remote.Connection.request
+        try:
+            remote.Connection.request = lambda self, op, *a, **k: [1] if op == "getattrs" \
+                else wrong(self, op, *a, **k)
+            assert core.attributes(counters, "count") is None
+        finally:
+            remote.Connection.request = wrong
+
+
 def test_a_call_that_runs_too_long_is_stopped_and_the_connection_recovers():
     with student_process(_namespace()) as connection:
         names = remote._CellNames(connection)

@@ -44,6 +44,9 @@ def _functions():
     table.update({name: getattr(builtins, name) for name in BUILTINS})
     table["index"] = operator.index
     table["call"] = lambda f, args, kwargs: f(*args, **kwargs)
+    table["getattrs"] = lambda objects, name: [getattr(o, name) for o in objects]
+    table["setattrs"] = lambda objects, name, values: [setattr(o, name, v)
+                                                       for o, v in zip(objects, values)] and None
     table["isinstance_of"] = lambda cls, obj: isinstance(obj, cls)
     table["issubclass_of"] = lambda cls, other: issubclass(other, cls)
     return table

@@ -11,8 +11,9 @@ import numbers
 import numpy as np
 
 from nnlib.grading.core import (GradingError, case_rng, ensure_student_class, grading_as, passed,
-                                type_name)
-from nnlib.grading.value_reading import (ATOL, RTOL, _attr, _data, _fmt, _grad, _mismatch, _node, _run)
+                                set_attributes, type_name)
+from nnlib.grading.value_reading import (ATOL, RTOL, _attr, _datas, _fmt, _grads, _mismatch,
+                                         _node, _run)
 
 
 _ACTS = {
@@ -238,16 +239,29 @@ def _outputs(model, net, x, x_text):
 
 
 def _output_data(outs, call):
-    return np.array([_data(o, call if len(outs) == 1 else f"{call}[{i}]")
-                     for i, o in enumerate(outs)])
+    return np.array(_datas(outs, [call if len(outs) == 1 else f"{call}[{i}]"
+                                  for i in range(len(outs))]))
+
+
+def _names(params, net):
+    return [f"{net.call}.parameters()[{i}]" for i in range(len(params))]
 
 
 def _values(params, net):
-    return np.array([_data(p, f"{net.call}.parameters()[{i}]") for i, p in enumerate(params)])
+    return np.array(_datas(params, _names(params, net)))
+
+
+def _set_grads(params, value):
+    """p.grad = value for every parameter (one request in course grade)."""
+    if not set_attributes(params, "grad", [value] * len(params)):
+        for p in params:        # one of them fails: as it fails
+            p.grad = value
 
 
 def _set_values(params, values, net):
-    for i, (p, v) in enumerate(zip(params, values)):
+    if set_attributes(params, "data", [float(v) for v in values]):
+        return
+    for i, (p, v) in enumerate(zip(params, values)):    # one failed: which, for the message
         try:
             p.data = float(v)
         except Exception as exc:  # noqa: BLE001  whatever the student's Value does
@@ -353,8 +367,7 @@ def _check_net(cls, net, activation, rng, hidden):
     weights = np.round(rng.uniform(0.5, 1.5, size=net.sizes[-1][1]), 2)
     layers = net.unflatten(values, bias_first)
     for x, call, text in zip(inputs, calls, texts):
-        for p in params:
-            p.grad = 0.0
+        _set_grads(params, 0.0)
         outs, _ = _outputs(model, net, x, text)
         if len(outs) == 1:
             root, root_text, w = outs[0], f"out = {call}", [1.0]
@@ -368,17 +381,15 @@ def _check_net(cls, net, activation, rng, hidden):
             root = _node(_run(weighted_sum, "Value", root_text), root_text)
             w = weights
         _run(root.backward, "Value.backward", f"({root_text}).backward()")
-        grads = np.array([_grad(p, f"{net.call}.parameters()[{i}]")
-                          for i, p in enumerate(params)])
+        grads = np.array(_grads(params, _names(params, net)))
         right = _reorder(_gradients(layers, net.acts, x, w), net, bias_first)
         _check_net_grads(net, grads, right, root_text, bias_first)
 
     zero_grad = getattr(model, "zero_grad", None)
     if callable(zero_grad):                # optional (a Module base class gives it)
-        for p in params:
-            p.grad = 1.0
+        _set_grads(params, 1.0)
         _run(zero_grad, f"{net.kind}.zero_grad", f"{net.call}.zero_grad()")
-        left = [i for i, p in enumerate(params) if _grad(p, f"{net.call}.parameters()[{i}]")]
+        left = [i for i, g in enumerate(_grads(params, _names(params, net))) if g]
         if left:
             raise GradingError(f"{net.kind}: after {net.call}.zero_grad() parameters()"
                                f"[{left[0]}].grad is not 0. zero_grad() must set p.grad = 0.0 "

@@ -11,7 +11,7 @@ import numbers
 import numpy as np
 
 from nnlib.autograd import Value as _RefValue
-from nnlib.grading.core import GradingError, call_student, type_name
+from nnlib.grading.core import GradingError, attributes, call_student, type_name
 
 #: a correct student engine differs from nnlib's by rounding only (another formula
 #: for tanh, a / b written as a * b**-1, numpy floats in ``data``)
@@ -67,6 +67,24 @@ def _data(node, what):
 def _grad(node, what):
     return _number(_attr(node, "grad", what, "every Value keeps its gradient in self.grad "
                                              "(0.0 when it is made)."), f"{what}.grad")
+
+
+def _datas(nodes, whats):
+    """[_data(node, what) ...], the numbers read in one go (one request in course grade)."""
+    return _numbers(nodes, whats, "data", _data)
+
+
+def _grads(nodes, whats):
+    """[_grad(node, what) ...], read in one go."""
+    return _numbers(nodes, whats, "grad", _grad)
+
+
+def _numbers(nodes, whats, attr, one):
+    nodes, whats = list(nodes), list(whats)
+    values = attributes(nodes, attr)
+    if values is None:         # one of them fails: read them one by one, for its message
+        return [one(node, what) for node, what in zip(nodes, whats)]
+    return [_number(value, f"{what}.{attr}") for value, what in zip(values, whats)]
 
 
 def _node(result, call):
