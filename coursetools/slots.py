@@ -21,7 +21,7 @@ from nnlib.grading.core import SECRET_VARIABLE
 
 SLOT_FOLDER_VARIABLE = "COURSE_SLOT_FOLDER"     # where a slot's kernel maker keeps its sandbox
 PRELOAD = ["nbgrader.apps.autogradeapp", "nbgrader.apps.nbgraderapp", "coursetools.autograde",
-           "coursetools.execute", "coursetools.feedback", "nnlib.grading"]
+           "coursetools.execute", "coursetools.feedback", "nnlib.grading", "nnlib.datasets"]
 
 
 def _context():

@@ -142,6 +142,16 @@ def test_attributes_of_many_objects_are_read_and_set_in_one_request(where):
         assert core.attributes([], "count") == [] and core.set_attributes([], "count", [])
 
 
+def test_a_function_kept_in_the_kernel_shows_its_own_parameters():
+    def fit(X, y, lr, progress=True):
+        return X
+    with student_process({"fit": fit, "number": 3}) as connection:
+        names = remote._CellNames(connection)
+        assert core.parameter_names(names["fit"]) == ["X", "y", "lr", "progress"]
+        assert core.parameter_names(fit) == ["X", "y", "lr", "progress"]
+        assert core.parameter_names(names["number"]) is None       # not callable
+
+
 def test_a_kernel_that_answers_a_bulk_read_with_the_wrong_length_gets_none():
     with student_process({"Counter": Counter}) as connection:
         counters = [remote._CellNames(connection)["Counter"](i) for i in range(3)]

@@ -9,6 +9,7 @@ than a traceback into this module.
 """
 import copy
 import hashlib
+import inspect
 import numbers
 import os
 import signal
@@ -236,6 +237,19 @@ def type_name(value):
     if getattr(type(value), "_nnlib_remote_kind", None):
         return object.__getattribute__(value, "_type")
     return type(value).__name__
+
+
+def parameter_names(fn):
+    """The names of ``fn``'s parameters, asked of the student's kernel for a function kept
+    there (a proxy's own signature is *args, **kwargs); None when there is no signature."""
+    try:
+        remote, names = _each([fn], "parameters")
+        if remote:
+            ok = isinstance(names, list) and len(names) == 1 and isinstance(names[0], list)
+            return [str(n) for n in names[0]] if ok else None
+        return list(inspect.signature(fn).parameters)
+    except Exception:  # noqa: BLE001  a builtin without a signature, a student's oddity
+        return None
 
 
 def attributes(objects, name):

@@ -10,6 +10,7 @@ student's own answers.
 import builtins
 import functools
 import importlib
+import inspect
 import operator
 import socket
 import struct
@@ -44,6 +45,8 @@ def _functions():
     table.update({name: getattr(builtins, name) for name in BUILTINS})
     table["index"] = operator.index
     table["call"] = lambda f, args, kwargs: f(*args, **kwargs)
+    table["parameters"] = lambda objects: [[str(name) for name in inspect.signature(f).parameters]
+                                           for f in objects]
     table["getattrs"] = lambda objects, name: [getattr(o, name) for o in objects]
     table["setattrs"] = lambda objects, name, values: [setattr(o, name, v)
                                                        for o, v in zip(objects, values)] and None
