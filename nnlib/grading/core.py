@@ -283,8 +283,7 @@ def set_attributes(objects, name, values):
 def _each(objects, op, *operands):
     """(True, the answer) of one request for proxies of one kernel, else (False, None)."""
     each = getattr(type(objects[0]), "_nnlib_each", None) if objects else None
-    found = each(objects, op, *operands) if each else None
-    return (True, found[0]) if found is not None else (False, None)
+    return each(objects, op, *operands) if each else (False, None)
 
 
 def live(value):

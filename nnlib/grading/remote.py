@@ -197,14 +197,14 @@ class Remote:
 
     @staticmethod
     def _nnlib_each(objects, op, *operands):
-        """One request ``op`` on a list of proxies (``core.attributes``), or None when they
-        are not all of one kernel."""
+        """(True, the answer) of one request ``op`` on a list of proxies
+        (``core.attributes``), or (False, None) when they are not all of one kernel."""
         connection = object.__getattribute__(objects[0], "_connection")
         if any(not isinstance(o, Remote) or object.__getattribute__(o, "_connection")
                is not connection for o in objects):
-            return None
-        return [connection.request(op, list(objects), *operands,
-                                   graded=core.current_allowance())]
+            return False, None
+        return True, connection.request(op, list(objects), *operands,
+                                        graded=core.current_allowance())
 
     @staticmethod
     def _nnlib_live(proxy):
