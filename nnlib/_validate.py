@@ -4,13 +4,16 @@ import numpy as np
 
 def as_float_array(x, name, ndim=None):
     """Return ``x`` as a float64 array; raise naming ``name`` on bad dtype, rank or NaN."""
-    arr = np.asarray(x)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}")
-    if np.iscomplexobj(arr):
-        raise TypeError(f"{name} must be real, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64, copy=False)
-    if ndim is not None and arr.ndim not in np.atleast_1d(ndim):
+    if type(x) is np.ndarray and x.dtype == np.float64:
+        arr = x                 # the common case, checked without numpy's dtype machinery
+    else:
+        arr = np.asarray(x)
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}")
+        if np.iscomplexobj(arr):
+            raise TypeError(f"{name} must be real, got dtype {arr.dtype}")
+        arr = arr.astype(np.float64, copy=False)
+    if ndim is not None and arr.ndim not in (ndim if isinstance(ndim, (tuple, list)) else (ndim,)):
         raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
     if np.isnan(arr).any():
         index = tuple(int(i) for i in np.argwhere(np.isnan(arr))[0])

@@ -44,6 +44,9 @@ def _binary_labels(y, name="y"):
 
 def _class_labels(y, num_classes, name="y"):
     """Check that 1-D ``y`` holds integers in [0, num_classes) -> int64 array."""
+    if type(y) is np.ndarray and y.dtype.kind in "iu" and y.ndim == 1 and (
+            y.size == 0 or (y.min() >= 0 and y.max() < num_classes)):
+        return y.astype(np.int64)       # integer labels in range: nothing more to check
     y = as_float_array(y, name, ndim=1)
     not_integral = np.flatnonzero(y != np.round(y))
     if not_integral.size:

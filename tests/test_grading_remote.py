@@ -164,6 +164,57 @@ def test_a_kernel_that_answers_a_bulk_read_with_the_wrong_length_gets_none():
             remote.Connection.request = wrong
 
 
+class Quadratic:
+    """A model whose loss is sum(w ** 2) * scale, so its differences are known exactly."""
+
+    def __init__(self):
+        self.params = {"w": np.array([[1.0, -2.0], [0.5, 3.0]]), "b": np.zeros(2)}
+
+    def loss(self, scale):
+        return float(np.sum(self.params["w"] ** 2) * scale)
+
+    def spoils(self, scale):
+        scale[...] = 0.0               # changes its argument in place
+        return 0.0
+
+    def fails(self, scale):
+        raise ValueError("no")
+
+    def cheats(self, scale):
+        import nnlib
+        return float(nnlib.relu(scale).sum())
+
+
+@pytest.mark.parametrize("where", ["here", "in the student's kernel"])
+def test_differences_of_a_student_s_function_are_one_request_and_leave_its_array_alone(where):
+    with student_process({"Quadratic": Quadratic}) as connection:
+        names = remote._CellNames(connection) if where != "here" else {"Quadratic": Quadratic}
+        model = names["Quadratic"]()
+        weights, loss = core.live(model).params["w"], model.loss
+        before = connection.number
+        rows = core.nudged_calls(loss, "Quadratic.loss", weights, [(0, 1), (1, 0)],
+                                 (0.5, -0.5), (np.array(2.0),))
+        if where == "here":
+            assert rows is None            # in the student's own process: the checks loop
+            return
+        assert connection.number == before + 1
+        # sum w^2 = 14.25; w[0, 1] = -2 +- 0.5 and w[1, 0] = 0.5 +- 0.5, times scale 2
+        assert rows == [[2 * (14.25 - 4 + 2.25), 2 * (14.25 - 4 + 6.25)],
+                        [2 * (14.25 - 0.25 + 1), 2 * (14.25 - 0.25 + 0)]]
+        assert np.array_equal(model.params["w"], [[1.0, -2.0], [0.5, 3.0]])
+        for method in ("spoils", "fails", "cheats"):     # the checks then go one by one
+            assert core.nudged_calls(getattr(model, method), "Quadratic.loss", weights,
+                                     [(0, 0)], (0.5,), (np.array(2.0),)) is None
+        assert np.array_equal(model.params["w"], [[1.0, -2.0], [0.5, 3.0]])
+        params = core.live(model).params
+        before = connection.number
+        assert core.fill_in_place(params, {"w": np.ones((2, 2)), "b": [4, 5]})
+        assert connection.number == before + 1
+        assert np.array_equal(model.params["w"], np.ones((2, 2)))
+        assert np.array_equal(model.params["b"], [4.0, 5.0])
+        assert not core.fill_in_place(core.live(model).params, {"w": np.ones(3)})
+
+
 def test_a_call_that_runs_too_long_is_stopped_and_the_connection_recovers():
     with student_process(_namespace()) as connection:
         names = remote._CellNames(connection)

@@ -129,6 +129,10 @@ def test_one_hot_values():
     ([0, -1], "label -1 at index 1 .* out of range"),
     ([0.0, 1.5], "integer class labels, got 1.5 at index 1"),
     ([0.0, np.nan], "NaN at index \\(1,\\)"),
+    (np.array([0, 3, 1]), "label 3 at index 1 .* out of range for 3 classes"),     # int arrays
+    (np.array([0, -1], dtype=np.int8), "label -1 at index 1 .* out of range"),
+    (np.array([4], dtype=np.uint8), "label 4 at index 0 .* out of range"),
+    (np.array([[0, 1]]), "must be 1-D"),
 ])
 def test_one_hot_bad_labels(labels, message):
     with pytest.raises(ValueError, match=message):

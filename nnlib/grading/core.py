@@ -280,6 +280,45 @@ def set_attributes(objects, name, values):
         return False
 
 
+def fill_in_place(arrays, values):
+    """arrays[key][...] = values[key] for each key: writes into a student's own arrays
+    (a dict of them). One request in ``course grade``; False when one of them raises
+    (the caller then writes them one by one, for its message)."""
+    try:
+        remote, _ = _each([arrays], "fill", dict(values))
+        if not remote:
+            for key, value in values.items():
+                arrays[key][...] = value
+        return True
+    except Exception:  # noqa: BLE001  whatever the student's containers do
+        return False
+
+
+def nudged_calls(fn, name, array, entries, steps, args):
+    """[[fn(*args) with array[index] moved by step, for step in steps] for index in entries],
+    the entry put back after each: finite differences of a student's own function.
+
+    One request for a function and array kept in the student's kernel (``course grade``);
+    None anywhere else, or when a call raises, runs past CALL_TIME_LIMIT or changes its
+    arguments: the caller then makes the calls one by one, for its messages.
+    """
+    given = copy.deepcopy(list(args))
+    _CALLING.append(name)        # the kernel watches the calls as this graded name's
+    try:
+        with time_limit(CALL_TIME_LIMIT):
+            remote, rows = _each([fn], "nudged", array, [list(i) for i in entries],
+                                 list(steps), given)
+    except (Exception, _Timeout, _ReferenceCalled):  # noqa: BLE001  whatever it does
+        return None
+    finally:
+        _CALLING.pop()
+    shaped = (isinstance(rows, list) and len(rows) == len(entries)
+              and all(isinstance(row, list) and len(row) == len(steps) for row in rows))
+    if not (remote and shaped and all(map(_same_value, args, given))):
+        return None
+    return rows
+
+
 def _each(objects, op, *operands):
     """(True, the answer) of one request for proxies of one kernel, else (False, None)."""
     each = getattr(type(objects[0]), "_nnlib_each", None) if objects else None

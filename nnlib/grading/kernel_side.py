@@ -50,9 +50,31 @@ def _functions():
     table["getattrs"] = lambda objects, name: [getattr(o, name) for o in objects]
     table["setattrs"] = lambda objects, name, values: [setattr(o, name, v)
                                                        for o, v in zip(objects, values)] and None
+    table["fill"] = lambda containers, values: [
+        containers[0][key].__setitem__(Ellipsis, value) for key, value in values.items()] and None
+    table["nudged"] = lambda functions, array, entries, steps, args: _nudged(
+        functions[0], array, entries, steps, args)
     table["isinstance_of"] = lambda cls, obj: isinstance(obj, cls)
     table["issubclass_of"] = lambda cls, other: issubclass(other, cls)
     return table
+
+
+def _nudged(fn, array, entries, steps, args):
+    """[[fn(*args) with array[index] moved by each step] for each index], the entry put back
+    after each (see core.nudged_calls)."""
+    rows = []
+    for index in entries:
+        index = tuple(index)
+        old = array[index]
+        row = []
+        try:
+            for step in steps:
+                array[index] = old + step
+                row.append(fn(*args))
+        finally:
+            array[index] = old
+        rows.append(row)
+    return rows
 
 
 class Server:
