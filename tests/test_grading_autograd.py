@@ -1224,3 +1224,36 @@ def test_a_layer_made_of_nnlib_layers_is_still_refused():
     failure(checks.check_Layer, Layer, False,
             r"^Layer\(.*\) calls nnlib's Layer\.__init__, the reference the grader compares "
             r"with\. Write Layer with your own code \(of nnlib it may use Value, Neuron\)\.$")
+
+
+class NamedParameters(Neuron):
+    def parameters(self):
+        return self.w + ["b"]
+
+
+class NumberOutputLayer(Layer):
+    def __call__(self, x):
+        outs = [n(x) for n in self.neurons]
+        return [outs[0].data] + outs[1:]
+
+
+@pytest.mark.parametrize("where", ["in-process", "verdict-outside"])
+@pytest.mark.parametrize("name, cls, match", [
+    ("Neuron", NamedParameters, r"Neuron\(3\)\.parameters\(\)\[3\] is a str; every entry should "
+                                r"be a Value \(with \.data and \.grad\)\.$"),
+    ("Layer", NumberOutputLayer, r"Layer\(3, 4\)\(\[.*\]\)\[0\] returned a float; it should return "
+                                 r"a Value \(with \.data and \.grad\)\. Likely bug: you return the "
+                                 r"number itself"),
+], ids=["parameter-not-a-value", "output-not-a-value"])
+def test_a_list_with_one_entry_that_is_not_a_value_names_that_entry(name, cls, match, where):
+    """Read in one request in course grade; the one that is wrong still gets its message."""
+    if where == "in-process":
+        failure(getattr(checks, f"check_{name}"), cls, False, match)
+        return
+    from nnlib.grading import remote
+    from remotetools import student_process
+    with student_process({name: cls, "Value": nnlib.autograd.Value}) as connection:
+        outputs = remote.run_test_cell(f"from nnlib import grading\ngrading.check_{name}({name})",
+                                       connection)
+    errors = [o for o in outputs if o["output_type"] == "error"]
+    assert errors and re.search(match, errors[0]["evalue"]), outputs

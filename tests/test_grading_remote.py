@@ -142,6 +142,25 @@ def test_attributes_of_many_objects_are_read_and_set_in_one_request(where):
         assert core.attributes([], "count") == [] and core.set_attributes([], "count", [])
 
 
+class Touchy(Counter):
+    @property
+    def fragile(self):
+        raise ValueError("not now")
+
+
+@pytest.mark.parametrize("where", ["here", "in the student's kernel"])
+def test_which_attributes_an_object_has_is_one_request(where):
+    with student_process({"Touchy": Touchy}) as connection:
+        names = remote._CellNames(connection) if where != "here" else {"Touchy": Touchy}
+        touchy = names["Touchy"](1)
+        before = connection.number
+        assert core.has_attributes(touchy, ["count", "bump", "missing"]) == [True, True, False]
+        if where != "here":
+            assert connection.number == before + 1
+        assert core.has_attributes(touchy, ["fragile"]) is None    # raises, not AttributeError
+        assert core.has_attributes(3, []) == []
+
+
 def test_a_function_kept_in_the_kernel_shows_its_own_parameters():
     def fit(X, y, lr, progress=True):
         return X

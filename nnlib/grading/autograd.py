@@ -12,7 +12,9 @@ import math
 
 from nnlib.grading.core import GradingError, case_rng, ensure_student_class, passed, type_name
 from nnlib.grading.value_programs import _check_engine_style, _check_program, _program
-from nnlib.grading.value_reading import (_ORDER, _attr, _backward, _check_reached, _children, _close, _data, _fmt, _grad, _leaves, _mismatch, _node, _reaches, _reference, _run, _with)
+from nnlib.grading.value_reading import (_ORDER, _attr, _backward, _check_reached, _children,
+                                         _close, _data, _fmt, _grad, _grads, _leaves, _mismatch,
+                                         _node, _reaches, _reference, _run, _with)
 
 
 # ====================================================================== Value: the ops
@@ -263,8 +265,8 @@ def _check_op(Value, op, xs):
         raise GradingError(f"({call})._op is a {type_name(op_attr)}; it should be a string "
                            "naming the op.")
     _backward(out, call)
-    for name, leaf, right in zip(names, leaves, grads):
-        got = _grad(leaf, f"{name} = Value({_fmt(xs[names.index(name)])})")
+    gots = _grads(leaves, [f"{name} = Value({_fmt(xs[names.index(name)])})" for name in names])
+    for name, leaf, right, got in zip(names, leaves, grads, gots):
         _check_reached(out, leaf, name, got, right, f"after out = {text}; out.backward() {where}")
         no_grad = op.no_grad or (f"{op.name} passes no gradient back to {name}: the result "
                                  f"has no _backward, or its _backward leaves {name}.grad "
@@ -285,8 +287,7 @@ def _check_twice(Value, op, xs):
     _backward(out, call)
     text = f"{op.text()} + {op.text()}"
     where = f"after out = {text}; out.backward() {_with(names, xs)}"
-    for name, leaf, right in zip(names, leaves, grads):
-        got = _grad(leaf, name)
+    for name, leaf, right, got in zip(names, leaves, grads, _grads(leaves, names)):
         _check_reached(out, leaf, name, got, right, where)
         _mismatch(op.name, f"the gradient of {name}", where, got, right,
                   [((f"{op.name.split('.')[1]}'s _backward assigns the gradient (=) "
@@ -370,12 +371,12 @@ def _check_chain(Value, chain, xs):
     fallback = _ORDER if chain.kind != "chain" else (
         "Every op passed on its own; if this graph reuses a node, check that backward() "
         "runs each node's _backward once, in reverse topological order")
-    for name, leaf, right in zip(names, leaves, grads):
+    for name, leaf in zip(names, leaves):
         if id(leaf) not in found:
             raise GradingError(f"Value: {name} cannot be reached from the output {where} by "
                                "following _prev. Likely bug: some op does not record its "
                                "operands as children in _prev.")
-        got = _grad(leaf, name)
+    for name, leaf, right, got in zip(names, leaves, grads, _grads(leaves, names)):
         _check_reached(out, leaf, name, got, right, f"after out.backward() {where}")
         _mismatch("Value.backward", f"the gradient of {name}", f"after out.backward() {where}",
                   got, right, [(_NOT_REACHED, 0.0)], fallback=fallback)

@@ -266,6 +266,22 @@ def attributes(objects, name):
         return None
 
 
+def has_attributes(obj, names):
+    """[hasattr(obj, name) for name in names], or None when reading one raises something
+    other than AttributeError (the caller then asks one by one). One request in
+    ``course grade``."""
+    names = list(names)
+    try:
+        remote, found = _each([obj], "hasattrs", names)
+        if not remote:
+            return [hasattr(obj, name) for name in names]
+        ok = isinstance(found, list) and len(found) == 1 and isinstance(found[0], list) \
+            and len(found[0]) == len(names) and all(isinstance(f, bool) for f in found[0])
+        return found[0] if ok else None
+    except Exception:  # noqa: BLE001  whatever the student's attribute does
+        return None
+
+
 def set_attributes(objects, name, values):
     """setattr(o, name, v) for each pair; False when one of them raises (the caller then
     sets them one by one, for its message). One request in ``course grade``."""

@@ -31,6 +31,7 @@ FORWARDED = (
     "__rmod__", "__pow__", "__rpow__", "__matmul__", "__rmatmul__",
     "__iadd__", "__isub__", "__imul__", "__itruediv__",
 )
+_FORWARDED_SET = frozenset(FORWARDED)
 OPERATORS = ("neg", "pos", "abs", "lt", "le", "gt", "ge", "add", "sub", "mul", "truediv",
              "floordiv", "mod", "pow", "matmul", "iadd", "isub", "imul", "itruediv",
              "getitem", "setitem", "delitem", "contains")
@@ -48,6 +49,7 @@ def _functions():
     table["parameters"] = lambda objects: [[str(name) for name in inspect.signature(f).parameters]
                                            for f in objects]
     table["getattrs"] = lambda objects, name: [getattr(o, name) for o in objects]
+    table["hasattrs"] = lambda objects, names: [[hasattr(o, n) for n in names] for o in objects]
     table["setattrs"] = lambda objects, name, values: [setattr(o, name, v)
                                                        for o, v in zip(objects, values)] and None
     table["fill"] = lambda containers, values: [
@@ -92,8 +94,10 @@ class Server:
             self.numbers[key] = len(self.objects)
             self.objects[len(self.objects)] = obj
         kind = "class" if isinstance(obj, type) else "callable" if callable(obj) else "object"
-        kinds = type(obj).__mro__
-        ops = [name for name in FORWARDED if any(name in vars(k) for k in kinds)]
+        defined = set()
+        for base in type(obj).__mro__:
+            defined.update(_FORWARDED_SET.intersection(vars(base)))
+        ops = [name for name in FORWARDED if name in defined]
         return {"t": "ref", "id": self.numbers[key], "kind": kind, "ops": ops,
                 "type": _text(getattr(type(obj), "__name__", "object"))}
 

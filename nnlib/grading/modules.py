@@ -10,10 +10,10 @@ import numbers
 
 import numpy as np
 
-from nnlib.grading.core import (GradingError, case_rng, ensure_student_class, grading_as, passed,
-                                set_attributes, type_name)
+from nnlib.grading.core import (GradingError, attributes, case_rng, ensure_student_class,
+                                grading_as, passed, set_attributes, type_name)
 from nnlib.grading.value_reading import (ATOL, RTOL, _attr, _datas, _fmt, _grads, _mismatch,
-                                         _node, _run)
+                                         _node, _nodes, _run)
 
 
 _ACTS = {
@@ -174,7 +174,8 @@ def _parameters(model, net):
         raise GradingError(f"{call} returned numbers, not Values: return the Value objects "
                            "themselves (e.g. self.w + [self.b]), so that training can read "
                            "their grad and change their data.")
-    for i, p in enumerate(params):
+    valued = attributes(params, "data") is not None and attributes(params, "grad") is not None
+    for i, p in enumerate([] if valued else params):     # one by one only for the message
         if not (hasattr(p, "data") and hasattr(p, "grad")):
             raise GradingError(f"{call}[{i}] is a {type_name(p)}; every entry should be a "
                                "Value (with .data and .grad).")
@@ -230,7 +231,7 @@ def _outputs(model, net, x, x_text):
         if len(out) != nout:
             raise GradingError(f"{call} returned a {type_name(out)} of {len(out)} Values; "
                                f"it should return {nout}, one per output neuron.")
-        return [_node(o, f"{call}[{i}]") for i, o in enumerate(out)], call
+        return _nodes(out, [f"{call}[{i}]" for i in range(len(out))]), call
     if not net.single:
         _node(out, call)
         raise GradingError(f"{call} returned a single {type_name(out)}; it should return a "

@@ -141,7 +141,8 @@ class Connection:
         if (not isinstance(number, int) or kind not in ("class", "callable", "object")
                 or not isinstance(ops, list) or not isinstance(data.get("type"), str)):
             raise wire.WireError("a malformed reference")
-        cls = _proxy_class(kind, tuple(op for op in FORWARDED if op in ops))
+        cls = _proxy_class(kind, _known_ops(tuple(ops)) if all(isinstance(op, str) for op in ops)
+                           else ())
         return self._proxy(cls, number, data["type"][:200], live)
 
     def _proxy(self, cls, number, type_name, live):
@@ -266,6 +267,12 @@ def _method(name):
     if bare in _REFLECTED:
         return _operator(_REFLECTED[bare], reflected=True)
     return _operator(bare)
+
+
+@functools.lru_cache(maxsize=1024)
+def _known_ops(ops):
+    """The special methods of FORWARDED among the names a reference lists, in their order."""
+    return tuple(op for op in FORWARDED if op in ops)
 
 
 @functools.lru_cache(maxsize=None)

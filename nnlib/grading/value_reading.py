@@ -11,7 +11,8 @@ import numbers
 import numpy as np
 
 from nnlib.autograd import Value as _RefValue
-from nnlib.grading.core import GradingError, attributes, call_student, type_name
+from nnlib.grading.core import (GradingError, attributes, call_student, has_attributes,
+                                type_name)
 
 #: a correct student engine differs from nnlib's by rounding only (another formula
 #: for tanh, a / b written as a * b**-1, numpy floats in ``data``)
@@ -91,7 +92,9 @@ def _node(result, call):
     """The student's op result must be a Value-like object (``data`` and ``grad``)."""
     if result is None:
         raise GradingError(f"{call} returned None. Did you forget the `return` statement?")
-    if not (hasattr(result, "data") and hasattr(result, "grad")):
+    found = has_attributes(result, ("data", "grad"))
+    if not all(found if found is not None else (hasattr(result, "data")
+                                                and hasattr(result, "grad"))):
         number = isinstance(result, (numbers.Real, np.number))
         raise GradingError(
             f"{call} returned a {type_name(result)}; it should return a Value (with .data "
@@ -99,6 +102,15 @@ def _node(result, call):
                              "Value(number, children, op), so it joins the graph."
                              if number else ""))
     return result
+
+
+def _nodes(results, calls):
+    """[_node(result, call) ...]: every result Value-like, checked in two requests."""
+    results = list(results)
+    if all(r is not None for r in results) and attributes(results, "data") is not None \
+            and attributes(results, "grad") is not None:
+        return results
+    return [_node(result, call) for result, call in zip(results, calls)]
 
 
 def _mismatch(context, quantity, where, got, expected, hints=(), fallback=None):
@@ -133,11 +145,39 @@ def _children(node, what):
     prev = _attr(node, "_prev", what,
                  "keep the children of every Value in self._prev (a set; empty for a leaf), "
                  "the backward pass walks the graph through it.")
+    return _listed(prev, what)
+
+
+def _listed(prev, what):
     try:
         return list(prev)
     except TypeError:
         raise GradingError(f"{what}._prev is a {type_name(prev)}; it should be the set of "
                            "the Value's children (set(_children)).") from None
+
+
+def _children_of(nodes, what):
+    """[_children(node, what) for node in nodes], the ``_prev`` read in one go."""
+    prevs = attributes(nodes, "_prev")
+    if prevs is None:          # one of them fails: read them one by one, for its message
+        return [_children(node, what) for node in nodes]
+    return [_listed(prev, what) for prev in prevs]
+
+
+def _graph(root, what):
+    """Every node reachable from ``root`` through ``_prev`` (at most _MAX_NODES), level by
+    level: one read of ``_prev`` per level in course grade."""
+    nodes, seen, level = [root], {id(root)}, [root]
+    while level and len(seen) < _MAX_NODES:
+        below = []
+        for children in _children_of(level, what):
+            for child in children:
+                if id(child) not in seen:
+                    seen.add(id(child))
+                    below.append(child)
+        nodes += below
+        level = below
+    return nodes
 
 
 def _reaches(root, targets, what):
@@ -147,16 +187,7 @@ def _reaches(root, targets, what):
 
 def _walk(root, targets, what):
     wanted = {id(t) for t in targets}
-    seen, stack, found = set(), [root], set()
-    while stack and len(seen) < _MAX_NODES:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if id(node) in wanted:
-            found.add(id(node))
-        stack.extend(_children(node, what))
-    return found
+    return {id(node) for node in _graph(root, what) if id(node) in wanted}
 
 
 def _stuck(root, leaf, what):
@@ -165,14 +196,7 @@ def _stuck(root, leaf, what):
 
 
 def _stuck_walk(root, leaf, what):
-    nodes, stack, seen = [], [root], set()
-    while stack and len(seen) < _MAX_NODES:
-        node = stack.pop()
-        if id(node) not in seen:
-            seen.add(id(node))
-            nodes.append(node)
-            stack.extend(_children(node, what))
-    for node in nodes:
+    for node in _graph(root, what):
         if node is root or node is leaf:
             continue
         try:
