@@ -7,6 +7,7 @@ else), writes each student's HTML feedback without hidden tests and a grades
 CSV, and ends with a summary of what could not be graded.
 """
 import csv
+import functools
 import html
 import os
 import queue
@@ -305,9 +306,8 @@ def grade_one(course, student, notebook, slot):
         result.status = "failed"
         result.reason = f"not a readable notebook ({type(exc).__name__})"
         return result
-    release = workdir / "release" / assignment / f"{assignment}.ipynb"
     try:
-        released = nbformat.read(str(release), as_version=4)
+        released = _released(workdir / "release" / assignment / f"{assignment}.ipynb")
         result.integrity = tampering.structure(nb, released) + tampering.reaches(nb, released)
     except Exception as exc:    # the report must never stop the grading
         result.integrity = [("", f"could not be checked ({type(exc).__name__})")]
@@ -329,7 +329,8 @@ def grade_one(course, student, notebook, slot):
         result.status = "failed"
         result.reason = "the notebook changed the course's files (they were restored)"
         result.integrity.append(("", result.reason))
-    if not gradebook.intact(course.db_url, assignment):
+    intact, graded = gradebook.intact_and_scores(course.db_url, assignment, student)
+    if not intact:
         if snapshot is not None:
             shutil.copyfile(snapshot, gradebook.sqlite_file(course.db_url))
         result.status, result.reason = "failed", "the notebook damaged the gradebook"
@@ -344,12 +345,25 @@ def grade_one(course, student, notebook, slot):
         result.status = "failed"
         log_text = log_path.read_text(encoding="utf-8", errors="replace") if log_path.is_file() else ""
         result.reason = _failure_reason(log_text)
+    elif graded is None:
+        result.status, result.reason = "failed", "nbgrader recorded no grade for it"
     else:
-        result.score, result.cells = gradebook.scores(course.db_url, assignment, student)
+        result.score, result.cells = graded
     if result.status == "failed":
         _forget(course, student)   # no partial or stale grade stays behind
     result.seconds = time.monotonic() - started
     return result
+
+
+@functools.lru_cache(maxsize=4)
+def _read_released(path, stamp):
+    return nbformat.read(str(path), as_version=4)
+
+
+def _released(path):
+    """The released notebook (read once per batch: it changes only when prepared anew)."""
+    info = path.stat()
+    return _read_released(path, (info.st_mtime_ns, info.st_size))
 
 
 def _snapshot(course):

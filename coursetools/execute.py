@@ -11,6 +11,7 @@ decided here. What the kernel did that a correct notebook does not is written to
 the integrity folder, one JSON file per student.
 """
 import asyncio
+import functools
 import json
 import os
 import shutil
@@ -367,20 +368,26 @@ class GradeOutsideKernel(Execute):
 
 
 def _tests_of_record(info):
-    """grade id -> the instructor's source of every autograded test cell of this notebook."""
+    """grade id -> the instructor's source of every autograded test cell of this notebook.
+
+    Read once per grading slot (a slot grades one batch of one assignment)."""
+    return dict(_read_tests_of_record(info["db_url"], info["assignment"], info["notebook"]))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_tests_of_record(db_url, assignment, notebook_name):
     tests = {}
-    with Gradebook(info["db_url"]) as gb:
-        notebook = gb.find_notebook(info["notebook"], info["assignment"])
+    with Gradebook(db_url) as gb:
+        notebook = gb.find_notebook(notebook_name, assignment)
         for cell in notebook.grade_cells:
             if cell.cell_type != "code":
                 continue
             try:
-                gb.find_solution_cell(cell.name, info["notebook"], info["assignment"])
+                gb.find_solution_cell(cell.name, notebook_name, assignment)
                 continue            # a graded answer, not a test
             except MissingEntry:
                 pass
-            tests[cell.name] = gb.find_source_cell(cell.name, info["notebook"],
-                                                   info["assignment"]).source
+            tests[cell.name] = gb.find_source_cell(cell.name, notebook_name, assignment).source
     return tests
 
 

@@ -106,13 +106,28 @@ def forget(url, assignment, student):
     _retrying(remove)
 
 
-def scores(url, assignment, student):
+def _scores(gb, assignment, student):
     """(total, {test cell id: points}) of a graded submission."""
-    with open_gradebook(url) as gb:
-        submission = gb.find_submission(assignment, student)
-        cells = {grade.name: float(grade.score)
-                 for notebook in submission.notebooks for grade in notebook.grades}
-        return float(submission.score), cells
+    submission = gb.find_submission(assignment, student)
+    cells = {grade.name: float(grade.score)
+             for notebook in submission.notebooks for grade in notebook.grades}
+    return float(submission.score), cells
+
+
+def intact_and_scores(url, assignment, student):
+    """(whether the assignment's notebooks are still in the gradebook, the student's
+    (total, {test cell id: points}) or None when nbgrader recorded none), in one opening."""
+    from nbgrader.api import MissingEntry
+    try:
+        with open_gradebook(url) as gb:
+            if not gb.find_assignment(assignment).notebooks:
+                return False, None
+            try:
+                return True, _scores(gb, assignment, student)
+            except MissingEntry:
+                return True, None
+    except Exception:  # noqa: BLE001  a gradebook that cannot be read is not intact
+        return False, None
 
 
 def max_scores(url, assignment):
@@ -123,15 +138,6 @@ def max_scores(url, assignment):
             for cell in notebook.grade_cells:
                 cells[cell.name] = float(cell.max_score)
     return cells, sum(cells.values())
-
-
-def intact(url, assignment):
-    """Whether the assignment's notebooks are still in the gradebook."""
-    try:
-        with open_gradebook(url) as gb:
-            return bool(gb.find_assignment(assignment).notebooks)
-    except Exception:
-        return False
 
 
 @contextmanager
