@@ -27,7 +27,7 @@ def main(argv=None):
                             "(default: grading/<assignment>)")
     grade.add_argument("--cell-timeout", type=int, default=None,
                        help="seconds any cell may run before it is interrupted (default: per "
-                            "cell, 20 times the solution's own time here, at least 10 s)")
+                            "cell, 20 times the solution's own time here, at least 5 s)")
     grade.add_argument("--submission-timeout", type=int, default=900,
                        help="seconds one submission may take in all before it is stopped "
                             "(default 900)")

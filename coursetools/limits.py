@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-FLOOR_SECONDS = 10
+FLOOR_SECONDS = 5
 FACTOR = 20
 
 

@@ -115,6 +115,7 @@ def _serve(connection, cwd, secret, folder):
     os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")   # nbformat's faster one
     if secret:
         os.environ[SECRET_VARIABLE] = secret
+    _check_schemas_once()
     while True:
         job = connection.recv()
         if job is None:
@@ -123,6 +124,34 @@ def _serve(connection, cwd, secret, folder):
         connection.send(_nbgrader(args, log_path))
     from coursetools.execute import close_kernel_makers
     close_kernel_makers()
+
+
+class _SchemaChecks:
+    """nbgrader's use of ``jsonschema.validate`` for each cell's metadata, which checks the
+    schema itself on every call (most of a millisecond a cell): here each schema object is
+    checked once, and the same errors are raised for the metadata."""
+
+    def __init__(self):
+        import jsonschema
+        self.jsonschema, self.validators = jsonschema, {}
+
+    def validate(self, instance, schema):
+        key = id(schema)
+        if key not in self.validators or self.validators[key][0] is not schema:
+            if len(self.validators) > 16:          # nbgrader reads its schemas anew per run
+                self.validators.clear()
+            cls = self.jsonschema.validators.validator_for(schema)
+            cls.check_schema(schema)
+            self.validators[key] = (schema, cls(schema))
+        self.validators[key][1].validate(instance)
+
+    def __getattr__(self, name):
+        return getattr(self.jsonschema, name)
+
+
+def _check_schemas_once():
+    from nbgrader.nbgraderformat import common
+    common.jsonschema = _SchemaChecks()
 
 
 def _nbgrader(args, log_path):

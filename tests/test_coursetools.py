@@ -162,3 +162,30 @@ def test_honest_work_is_not_reported_as_tampering(assignment):
         submitted = _submission(assignment, answers)
         assert tampering.structure(submitted, release) == []
         assert tampering.reaches(submitted, release) == []
+
+
+def test_a_slot_checks_nbgrader_s_metadata_schema_once_with_the_same_verdicts():
+    import jsonschema
+    from nbgrader.nbgraderformat import MetadataValidator
+
+    from coursetools.slots import _SchemaChecks
+    schema, checks = MetadataValidator().schema, _SchemaChecks()
+    good = {"grade": True, "grade_id": "test_dot", "locked": True, "points": 1,
+            "schema_version": 3, "solution": False, "task": False}
+    for metadata in (good, {**good, "points": "one"}, {**good, "grade": "yes"},
+                     {k: v for k, v in good.items() if k != "grade_id"}):
+        try:
+            jsonschema.validate(metadata, schema)
+            expected = None
+        except jsonschema.ValidationError as error:
+            expected = error.message
+        for _ in range(2):               # the second time from the validator kept
+            if expected is None:
+                checks.validate(metadata, schema)
+            else:
+                with pytest.raises(jsonschema.ValidationError) as raised:
+                    checks.validate(metadata, schema)
+                assert raised.value.message == expected
+    with pytest.raises(jsonschema.SchemaError):
+        checks.validate(good, {"type": "no such type"})
+    assert checks.ValidationError is jsonschema.ValidationError

@@ -68,7 +68,7 @@ def test_each_notebook_gets_a_fresh_kernel_that_finds_nothing_of_the_one_before(
 
 def test_cell_limits_are_a_multiple_of_the_reference_with_a_floor():
     made, other = limits.from_times({"dense": 0.01, "test_dense": 2.0, "source:ab": 0.3})
-    assert made == {"dense": limits.FLOOR_SECONDS, "test_dense": 40, "source:ab": 10}
+    assert made == {"dense": limits.FLOOR_SECONDS, "test_dense": 40, "source:ab": 6}
     assert other == limits.FLOOR_SECONDS       # a cell the solution lacks is never graded
     graded = nbformat.v4.new_code_cell("x = 1")
     graded.metadata["nbgrader"] = {"grade_id": "dense"}
