@@ -13,6 +13,7 @@ other. The figures are notebooks per minute and the busy core-seconds per notebo
 would take at this pace.
 
 Usage: python benchmarks/bench_grading.py [--students 30] [--chapters ...] [--sample 4]
+(--students 300 grades a whole term, 2,700 notebooks, and prints its time as measured)
 """
 import argparse
 import platform
@@ -177,6 +178,10 @@ def main():
     print(f"a term of {TERM:,} notebooks at this pace: {TERM / rate['course grade']:.0f} minutes "
           f"with course grade, {TERM / rate['plain nbgrader']:.0f} with plain nbgrader "
           "(the goal is 20)")
+    graded, seconds = totals["course grade"][:2]
+    if graded >= TERM:
+        print(f"this run graded a whole term ({graded:,} notebooks): course grade took "
+              f"{seconds / 60:.1f} minutes in all, preparations included (the goal is 20)")
     per_chapter = sum(preparing) / len(preparing)
     term = (CHAPTERS * per_chapter + TERM * marginal[1] / marginal[0]) / 60
     print(f"course grade prepares each chapter once ({per_chapter:.1f} s on average here): "
