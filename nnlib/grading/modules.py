@@ -10,10 +10,10 @@ import numbers
 
 import numpy as np
 
-from nnlib.grading.core import (GradingError, attributes, case_rng, ensure_student_class,
-                                grading_as, passed, set_attributes, type_name)
+from nnlib.grading.core import (GradingError, case_rng, ensure_student_class, grading_as, passed,
+                                set_attributes, type_name)
 from nnlib.grading.value_reading import (ATOL, RTOL, _attr, _datas, _fmt, _grads, _mismatch,
-                                         _node, _nodes, _run)
+                                         _node, _nodes, _run, _value_like)
 
 
 _ACTS = {
@@ -174,8 +174,7 @@ def _parameters(model, net):
         raise GradingError(f"{call} returned numbers, not Values: return the Value objects "
                            "themselves (e.g. self.w + [self.b]), so that training can read "
                            "their grad and change their data.")
-    valued = attributes(params, "data") is not None and attributes(params, "grad") is not None
-    for i, p in enumerate([] if valued else params):     # one by one only for the message
+    for i, p in enumerate([] if _value_like(params) else params):   # one by one for the message
         if not (hasattr(p, "data") and hasattr(p, "grad")):
             raise GradingError(f"{call}[{i}] is a {type_name(p)}; every entry should be a "
                                "Value (with .data and .grad).")

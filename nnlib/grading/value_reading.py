@@ -104,11 +104,16 @@ def _node(result, call):
     return result
 
 
+def _value_like(objects):
+    """Whether every one of ``objects`` has ``data`` and ``grad``, read in two requests;
+    False too when reading one raises (the caller then looks one by one, for its message)."""
+    return attributes(objects, "data") is not None and attributes(objects, "grad") is not None
+
+
 def _nodes(results, calls):
     """[_node(result, call) ...]: every result Value-like, checked in two requests."""
     results = list(results)
-    if all(r is not None for r in results) and attributes(results, "data") is not None \
-            and attributes(results, "grad") is not None:
+    if all(r is not None for r in results) and _value_like(results):
         return results
     return [_node(result, call) for result, call in zip(results, calls)]
 
