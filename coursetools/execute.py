@@ -126,12 +126,12 @@ class SandboxedKernelManager(AsyncKernelManager):
         if owner is not None:
             owner.give(self.connection_file)
 
-    def use_folder(self, work):
-        """Unix sockets and the connection file in ``work``, the kernel's scratch folder,
-        so the kernel needs no network."""
+    def use_folder(self, work, handover=None):
+        """The kernel's Unix sockets in ``work``, its scratch folder, so it needs no network;
+        its connection file in ``handover`` (the grader's folder, see Sandbox), else there."""
         self.transport = "ipc"
         self.ip = str(Path(work) / "kernel")
-        self.connection_file = str(Path(work) / "kernel.json")
+        self.connection_file = str(Path(handover or work) / "kernel.json")
         return self
 
     async def _async_pre_start_kernel(self, **kw):
@@ -183,7 +183,7 @@ def kernel_maker(slot, limits):
     folder = os.environ.get(SLOT_FOLDER_VARIABLE)      # the slot's, removed with the slot
     root = Path(tempfile.mkdtemp(prefix=f"course-slot{slot}-", dir=folder))
     os.chmod(root, 0o755)
-    sandbox = Sandbox(root / "scratch", slot, limits).prepare()
+    sandbox = Sandbox(root / "scratch", slot, limits, handover=root / "grader").prepare()
     env = {k: v for k, v in os.environ.items() if k != SECRET_VARIABLE}
     _MAKERS[slot] = KernelMaker(sandbox, env)
     return _MAKERS[slot]
@@ -230,10 +230,14 @@ class GradeOutsideKernel(Execute):
         self._maker = self._kernel_maker()
         if self._maker is not None:
             self.scratch = self._maker.scratch
+            self.handover = self._maker.sandbox.handover
             _empty(self.scratch)
+            _empty(self.handover)
         else:
             self.scratch = Path(tempfile.mkdtemp(prefix="course-kernel-"))
             os.chmod(self.scratch, 0o755)
+            self.handover = self.scratch / "grader"
+            self.handover.mkdir(mode=0o755)
         try:
             work = self.scratch / "work"
             _copy_submission_files(resources.get("metadata", {}).get("path"), work)
@@ -241,7 +245,8 @@ class GradeOutsideKernel(Execute):
                 self._sandbox = None
                 self._maker.sandbox.prepare()
             else:
-                self._sandbox = (Sandbox(work, self.slot, self._limits()).prepare()
+                self._sandbox = (Sandbox(work, self.slot, self._limits(),
+                                         handover=self.handover).prepare()
                                  if self.sandbox else None)
             resources = dict(resources, metadata=dict(resources.get("metadata", {}),
                                                       path=str(work)))
@@ -278,7 +283,7 @@ class GradeOutsideKernel(Execute):
         km = super().create_kernel_manager()
         km.sandbox = self._sandbox
         km.kernel_maker = self._maker
-        return km.use_folder(self.scratch / "work")
+        return km.use_folder(self.scratch / "work", self.handover)
 
     def _get_timeout(self, cell):
         if cell is not None and limits.cell_key(cell) in self.limits:
@@ -311,7 +316,10 @@ class GradeOutsideKernel(Execute):
     def _test(self, grade_id, index):
         if self.stopped or not self.km or not self.km.has_kernel or not _alive(self.km):
             return _failed("the notebook's kernel had stopped before this test could run")
-        path = self.scratch / "work" / f"grader-{index}.sock"
+        # in the grader's own folder, which the sandbox sees read-only: nobody can swap
+        # the socket for a link before the chmod that lets the kernel connect
+        path = self.handover / f"grader-{index}.sock"
+        path.unlink(missing_ok=True)
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
             listener.bind(str(path))
             os.chmod(path, 0o666)

@@ -8,8 +8,17 @@ exporter does itself: nbconvert reads the whole page back with BeautifulSoup (a 
 its time here) to give images an alt text and JupyterLab's cells a tab stop; the
 feedback template has no JupyterLab cells, and the alt text is added to the ``<img>``
 tags directly.
+
+Students write the markdown, the raw cells and (through their code) the outputs, so
+the page shows them as data, never as markup the instructor's browser runs: rendered
+markdown keeps only the tags markdown makes (``bleach``), raw cells are shown as text,
+and an output keeps its plain, image or LaTeX form (HTML, JavaScript and SVG forms
+are dropped; an output with no other form is sanitised like markdown).
 """
+import html
 import re
+
+import bleach
 
 from jinja2 import BytecodeCache, pass_context
 from nbconvert.exporters import HTMLExporter, TemplateExporter
@@ -20,6 +29,49 @@ from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 MISSING_ALT = "No description has been provided for this image"
 _IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\salt=)(?=[\s/>])", re.IGNORECASE)
 _MAX_ENTRIES = 20_000      # rendered cells kept per slot (a term's chapter needs a few hundred)
+
+#: what rendered markdown may hold: the tags markdown itself makes, and no script of any kind
+MARKDOWN_TAGS = frozenset({
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt",
+    "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "ol", "p",
+    "pre", "s", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "th",
+    "thead", "tr", "ul"})
+MARKDOWN_ATTRIBUTES = {"*": ["class", "id", "title"], "a": ["href"], "img": ["src", "alt"],
+                       "td": ["align"], "th": ["align"], "ol": ["start"]}
+#: output forms shown as they are: none of them can run anything in a browser
+SAFE_OUTPUT_FORMS = frozenset({"text/plain", "text/latex", "image/png", "image/jpeg",
+                               "image/gif", "application/json"})
+
+
+def clean_html(markup):
+    """``markup`` with every tag and attribute outside MARKDOWN_TAGS/ATTRIBUTES escaped
+    (so it shows as text) and links limited to http(s), mailto and embedded images."""
+    return bleach.clean(markup, tags=MARKDOWN_TAGS, attributes=MARKDOWN_ATTRIBUTES,
+                        protocols={"http", "https", "mailto", "data"}, strip_comments=True)
+
+
+def as_data(nb):
+    """Raw cells and code outputs of ``nb`` made safe to render (see the module doc)."""
+    for cell in nb.cells:
+        if cell.cell_type == "raw":
+            cell.metadata.pop("format", None)
+            cell.metadata.pop("raw_mimetype", None)
+            cell.source = html.escape(cell.source)
+        for output in cell.get("outputs", []):
+            data = output.get("data")
+            if not isinstance(data, dict):
+                continue
+            kept = {k: v for k, v in data.items() if k in SAFE_OUTPUT_FORMS}
+            if not kept and "text/html" in data:
+                kept["text/html"] = clean_html(_text(data["text/html"]))
+            elif not kept and data:
+                kept["text/plain"] = f"[an output of type {', '.join(sorted(data))}, not shown]"
+            output["data"] = kept
+    return nb
+
+
+def _text(value):
+    return "".join(value) if isinstance(value, list) else str(value)
 
 
 class _CompiledTemplates(BytecodeCache):
@@ -74,15 +126,16 @@ class FeedbackExporter(HTMLExporter):
     def markdown2html(self, context, source):
         cell = context.get("cell", {})
         if cell.get("attachments") or self.embed_images:
-            return HTMLExporter.markdown2html(self, context, source)
+            return clean_html(HTMLExporter.markdown2html(self, context, source))
         settings = (self.anchor_link_text, self.exclude_anchor_links, repr(self.lexer_options))
         return _remembered(("markdown", settings, source),
-                           lambda: HTMLExporter.markdown2html(self, context, source))
+                           lambda: clean_html(HTMLExporter.markdown2html(self, context, source)))
 
     def from_notebook_node(self, nb, resources=None, **kw):
         info = nb.metadata.get("language_info", {})
         lexer = info.get("pygments_lexer", info.get("name", None))
         resources = self._init_resources(resources)
+        nb = as_data(nb)
         self.register_filter("highlight_code", _Highlighter(lexer, self))
         self.register_filter("filter_data_type", WidgetsDataTypeFilter(
             notebook_metadata=self._nb_metadata, parent=self, resources=resources))

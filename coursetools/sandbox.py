@@ -68,10 +68,16 @@ def find_bwrap():
 
 
 class Sandbox:
-    """The command that runs a kernel in bubblewrap, ``scratch`` its only writable folder."""
+    """The command that runs a kernel in bubblewrap, ``scratch`` its only writable folder.
 
-    def __init__(self, scratch, slot=0, limits=None, bwrap=None):
+    ``handover`` is an optional folder the grader owns, bound read-only: what the grader
+    makes for the kernel (its connection file, the test cells' sockets) lives there, where
+    no student code can swap a file for a link between the grader's steps.
+    """
+
+    def __init__(self, scratch, slot=0, limits=None, bwrap=None, handover=None):
         self.scratch = Path(scratch).resolve()
+        self.handover = Path(handover).resolve() if handover is not None else None
         self.limits = limits or Limits()
         self.bwrap = bwrap or find_bwrap()
         if not self.bwrap:
@@ -104,13 +110,15 @@ class Sandbox:
         (self.scratch / "home").mkdir(exist_ok=True)
         if self.uid is not None:
             for path in [self.scratch, *self.scratch.rglob("*")]:
-                os.chown(path, self.uid, self.uid)
+                os.chown(path, self.uid, self.uid, follow_symlinks=False)
+        if self.handover is not None:
+            self.handover.mkdir(mode=0o755, exist_ok=True)
         return self
 
     def give(self, path):
-        """Let the sandbox's user read a file the grader wrote into the scratch folder."""
+        """Let the sandbox's user read a file the grader wrote (a link is never followed)."""
         if self.uid is not None:
-            os.chown(path, self.uid, self.uid)
+            os.chown(path, self.uid, self.uid, follow_symlinks=False)
 
     def command(self, argv):
         limits = self.limits
@@ -159,6 +167,9 @@ class Sandbox:
                 args += ["--ro-bind", folder, folder]
         parents(self.scratch)
         args += ["--bind", str(self.scratch), str(self.scratch)]
+        if self.handover is not None:
+            parents(self.handover)
+            args += ["--ro-bind", str(self.handover), str(self.handover)]
         return args
 
     def _environment(self):

@@ -10,6 +10,7 @@ a fresh slot takes the next student.
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -48,20 +49,26 @@ class Slot:
         self.connection = ours
 
     def run(self, args, log_path, timeout):
-        """nbgrader ``args`` with output into ``log_path``: the exit code, or None when it
-        ran past ``timeout`` seconds or the slot died (the slot is then replaced)."""
+        """nbgrader ``args`` with output into ``log_path``: the exit code, or a Stopped
+        that says why there is none (past ``timeout`` seconds, or the slot died); the
+        slot is then replaced."""
         if self.process is None or not self.process.is_alive():
             self._start()
         try:
             self.connection.send((list(args), str(log_path)))
             deadline = time.monotonic() + timeout
             while not self.connection.poll(0.2):
-                if time.monotonic() > deadline or not self.process.is_alive():
-                    raise TimeoutError
+                if not self.process.is_alive():
+                    raise EOFError
+                if time.monotonic() > deadline:
+                    self.close(now=True)
+                    return Stopped(f"grading took longer than {timeout:g} s and was stopped")
             return self.connection.recv()
-        except (TimeoutError, EOFError, OSError):
+        except (EOFError, OSError):
+            self.process.join(1)
+            why = _death(self.process.exitcode)
             self.close(now=True)
-            return None
+            return Stopped(f"the grading process crashed ({why}) while grading it")
 
     def close(self, now=False):
         """Stop the slot and every process it started (its sandboxes too); ``now`` kills
@@ -83,8 +90,23 @@ class Slot:
         self.process = self.connection = self.folder = None
 
 
+class Stopped(str):
+    """Why a slot gave no exit code: it ran out of time, or it crashed."""
+
+
+def _death(exitcode):
+    if exitcode is None:
+        return "it closed its connection"
+    if exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exit code {exitcode}"
+
+
 def run_once(args, cwd, log_path, timeout):
-    """One nbgrader command in a slot of its own: the exit code, or None when stopped."""
+    """One nbgrader command in a slot of its own: the exit code, or a Stopped."""
     slot = Slot(0, cwd)
     try:
         return slot.run(args, log_path, timeout)

@@ -16,6 +16,10 @@ import json
 import re
 from pathlib import Path
 
+from coursetools import plain
+
+#: characters of one code cell read for the report (a long cell is itself reported)
+MAX_SOURCE_READ = 100_000
 #: (regular expression over a cell's source, what it means); a report, not a rule
 REACHES = [
     (r"\bget_ipython\b|\b_ip\b|\bInteractiveShell\b|\bipykernel\b", "reaches IPython's shell"),
@@ -84,6 +88,10 @@ def reaches(submitted, release):
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("locked") and not meta.get("solution"):
             continue                         # the course's own cell, put back when graded
+        if len(cell.source) > MAX_SOURCE_READ:
+            found.append((_grade_id(cell) or f"cell {index}",
+                          f"a code cell of {len(cell.source):,} characters (not read further)"))
+            continue
         source = _without_comments(cell.source)
         for pattern, what in REACHES:
             if re.search(pattern, source):
@@ -115,4 +123,5 @@ def write_csv(path, findings):
         writer.writerow(["student_id", "cell", "what"])
         for student in sorted(findings):
             for cell, what in findings[student]:
-                writer.writerow([student, cell, what])
+                writer.writerow([plain.csv_cell(student), plain.csv_cell(cell),
+                                 plain.csv_cell(what)])

@@ -203,6 +203,7 @@ def _sweep(keep):
                 break
         except ChildProcessError:
             break
+    _remove_ipc()
     import shutil
     for folder in ("/tmp", "/dev/shm"):
         if not os.path.isdir(folder):
@@ -222,6 +223,29 @@ def _sweep(keep):
                     os.unlink(path)
                 except OSError:
                     pass
+
+
+_IPC_RMID = 0
+
+
+def _remove_ipc():
+    """Remove every System V shared memory segment, semaphore set and message queue: the
+    IPC namespace is the slot's, so they would outlive the student who made them."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    removers = {"shm": lambda i: libc.shmctl(i, _IPC_RMID, None),
+                "sem": lambda i: libc.semctl(i, 0, _IPC_RMID),
+                "msg": lambda i: libc.msgctl(i, _IPC_RMID, None)}
+    for table, remove in removers.items():
+        try:
+            with open(f"/proc/sysvipc/{table}") as listing:
+                rows = listing.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 1 and fields[1].isdigit():
+                remove(int(fields[1]))
 
 
 def _make_writable(function, path, _info):

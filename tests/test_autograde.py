@@ -16,7 +16,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from coursetools.autograde import collect, grade_class
+from coursetools.autograde import grade_class
 from coursetools.execute import NOT_RUN
 from coursetools.curriculum import CURRICULUM
 from nbtools import (ASSIGNMENTS, ROOT, chapter_path, errors, nbgrader_meta, read, solution_path,
@@ -374,6 +374,15 @@ def _duplicate_test_of(name):
     return edit
 
 
+def _race_first(source):
+    """The submission edit that runs ``source`` first (after the setup cell) and prints
+    ``tried`` last."""
+    def edit(nb):
+        nb.cells.insert(2, nbformat.v4.new_code_cell(source))
+        nb.cells.append(nbformat.v4.new_code_cell("print(sorted(tried))"))
+    return edit
+
+
 def _appended(*sources):
     def edit(nb):
         nb.cells += [nbformat.v4.new_code_cell(source) for source in sources]
@@ -418,6 +427,41 @@ try:
     hog = bytearray(6 * 2 ** 30)
 except MemoryError:
     print('memory refused')
+"""
+
+
+def _race_the_grader(target):
+    """A cell whose thread keeps swapping every socket the grader makes that it can see for
+    a link to ``target`` (a file only root may read), and tries to write into the grader's
+    folder; a last cell prints what it managed."""
+    return f"""
+import os, threading, time
+handover = os.path.join(os.path.dirname(os.path.dirname(os.getcwd())), 'grader')
+tried = set()
+def swap():
+    end = time.time() + 30
+    while time.time() < end:
+        for folder, where in (('.', 'here'), (handover, 'handover')):
+            try:
+                names = os.listdir(folder)
+            except OSError:
+                continue
+            for name in names:
+                if name.endswith('.sock'):
+                    path = os.path.join(folder, name)
+                    try:
+                        os.rename(path, path + '.old')
+                        os.symlink({str(target)!r}, path)
+                        tried.add('swapped ' + where)
+                    except OSError:
+                        tried.add('refused ' + where)
+        try:
+            open(os.path.join(handover, 'mine'), 'w')
+            tried.add('wrote handover')
+        except OSError:
+            tried.add('handover read-only')
+        time.sleep(0.001)
+threading.Thread(target=swap, daemon=True).start()
 """
 
 
@@ -466,6 +510,9 @@ def test_hostile_and_broken_submissions_cost_only_their_own_points(tmp_path):
                "write": [ROOT / "nnlib" / "tampered.py", ROOT / "solutions" / "tampered.txt",
                          tmp_path / "submissions" / "a_correct.ipynb"],
                "read": tmp_path / "submissions" / "z_correct.ipynb"}
+    root_only = tmp_path / "root-only.txt"
+    root_only.write_text("secret")
+    root_only.chmod(0o600)
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(5)
@@ -501,6 +548,8 @@ def test_hostile_and_broken_submissions_cost_only_their_own_points(tmp_path):
         "reaches_out": (_submission(assignment, correct, _appended(
             _reach_out(targets, listener.getsockname()[1]))), total),
         "limits": (_submission(assignment, correct, _appended(MEMORY, FORK_BOMB)), total),
+        "races_the_grader": (_submission(assignment, correct, _race_first(
+            _race_the_grader(root_only))), total),
         "timeit_is_fine": (_submission(assignment, {**correct, "dense": correct["dense"] + (
             "\n%timeit dense(np.ones((2, 2)), np.ones((2, 2)), np.ones(2))")}), total),
         "introspection_is_fine": (_submission(assignment, {**correct, "dense": correct["dense"] + (
@@ -534,6 +583,9 @@ def test_hostile_and_broken_submissions_cost_only_their_own_points(tmp_path):
                        f"{assignment}.ipynb").cells[-2]) + text(
         read(course / "autograded" / "limits" / assignment / f"{assignment}.ipynb").cells[-1])
     assert "memory refused" in limits
+    raced = read(course / "autograded" / "races_the_grader" / assignment / f"{assignment}.ipynb")
+    assert text(raced.cells[-1]) == "['handover read-only', 'refused handover']\n"
+    assert root_only.stat().st_mode & 0o777 == 0o600 and root_only.read_text() == "secret"
     forked = int(re.search(r"fork refused after (\d+)", limits).group(1))
     assert forked < 100
 
@@ -624,15 +676,6 @@ def test_time_left_is_shown_at_the_pace_so_far():
     assert _time_left(10.0, 2, 6) == ", about 20 s left"
     assert _time_left(60.0, 1, 4) == ", about 3 min left"
     assert _time_left(5.0, 3, 3) == ""
-
-
-def test_zip_that_escapes_its_folder_is_refused(tmp_path):
-    archive = tmp_path / "evil.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("../outside.ipynb", json.dumps({}))
-    with pytest.raises(ValueError, match="outside the archive"):
-        collect(archive, "01_dot_product", tmp_path / "scratch")
-    assert not (tmp_path / "outside.ipynb").exists()
 
 
 # ---------------------------------------------------------------- plain nbgrader

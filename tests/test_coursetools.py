@@ -48,16 +48,6 @@ def test_collect_understands_every_layout(tmp_path):
     assert ".hidden" not in found and "scratch" not in found
 
 
-def test_collect_reads_zips_and_keeps_clashing_ids_apart(tmp_path):
-    archive = tmp_path / "class.zip"
-    nb = nbformat.writes(nbformat.v4.new_notebook())
-    with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("ann lee.ipynb", nb)
-        zf.writestr("ann_lee.ipynb", nb)
-    found = collect(archive, "01_dot_product", tmp_path / "scratch")
-    assert sorted(found) == ["ann_lee", "ann_lee_2"]
-
-
 def test_integrity_restores_changed_added_and_deleted_files(tmp_path, monkeypatch):
     site = tmp_path / "site-packages"
     site.mkdir()

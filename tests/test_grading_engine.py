@@ -11,6 +11,19 @@ from coursetools.execute import SandboxedKernelManager, _empty, close_kernel_mak
 from coursetools.sandbox import Limits
 
 
+#: a cell that leaves System V shared memory (with data in it), a semaphore set and a
+#: message queue behind: the slot's IPC namespace outlives each student's kernel
+SYSV_IPC_LEFT_BEHIND = """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+segment = libc.shmget(0, 2 ** 20, 0o1600)
+ctypes.memset(libc.shmat(segment, None, 0), 7, 2 ** 20)
+made = [segment >= 0, libc.semget(0, 1, 0o1600) >= 0, libc.msgget(0, 0o1600) >= 0]
+print('made', sum(made))
+"""
+
+
 def _run_in_fresh_kernel(maker, sources):
     """Run ``sources`` as cells in a kernel the maker forks; their printed text, in order."""
     _empty(maker.scratch)
@@ -41,6 +54,7 @@ def test_each_notebook_gets_a_fresh_kernel_that_finds_nothing_of_the_one_before(
             "os.makedirs('/tmp/locked/deeper'); os.chmod('/tmp/locked', 0)\n"
             "numpy.pi = 3\n"
             "print(os.getpid() > 1)",
+            SYSV_IPC_LEFT_BEHIND,
             "import os\n"
             "for what in ('mem', 'environ'):\n"
             "    try:\n"
@@ -52,16 +66,19 @@ def test_each_notebook_gets_a_fresh_kernel_that_finds_nothing_of_the_one_before(
             "except OSError:\n"
             "    print('refused fd')",
         ])
-        assert first == ["True\n", "refused mem\nrefused environ\nrefused fd\n"]
+        assert first == ["True\n", "made 3\n",
+                         "refused mem\nrefused environ\nrefused fd\n"]
         second = _run_in_fresh_kernel(maker, [
             "import os, numpy\n"
             "mine = {os.getpid(), os.getppid(), 1}\n"
             "print(repr(([p for p in os.listdir('/proc') if p.isdigit() and int(p) not in mine],\n"
             "            {'left', 'locked'} & set(os.listdir('/tmp')), os.path.exists('/dev/shm/left'),\n"
             "            'left' in os.listdir(),\n"
-            "            os.path.exists(os.path.expanduser('~/left')), numpy.pi > 3.1)))",
+            "            os.path.exists(os.path.expanduser('~/left')), numpy.pi > 3.1,\n"
+            "            [len(open(f'/proc/sysvipc/{t}').read().splitlines()) - 1\n"
+            "             for t in ('shm', 'sem', 'msg')])))",
         ])
-        assert ast.literal_eval(second[0]) == ([], set(), False, False, False, True)
+        assert ast.literal_eval(second[0]) == ([], set(), False, False, False, True, [0, 0, 0])
     finally:
         close_kernel_makers()
 

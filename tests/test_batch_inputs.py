@@ -1,0 +1,200 @@
+"""What a class hands `course grade` is data, never markup or a path to follow: student
+ids, links, zip members, CSV cells, console lines, feedback pages, notebook sizes."""
+import csv
+import io
+import os
+import signal
+import stat
+import zipfile
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
+
+from coursetools import autograde, plain, slots, tampering
+from coursetools.autograde import collect, read_submission
+from coursetools.feedback import FeedbackExporter
+
+NOTEBOOK = nbformat.writes(new_notebook())
+
+
+# ------------------------------------------------------------------ submissions
+
+def test_ids_that_collide_are_refused_naming_both_files(tmp_path):
+    (tmp_path / "ann!.ipynb").write_text(NOTEBOOK)
+    (tmp_path / "ann.ipynb").write_text(NOTEBOOK)
+    (tmp_path / "bob.ipynb").write_text(NOTEBOOK)
+    found = collect(tmp_path, "01_dot_product", tmp_path / "scratch")
+    assert sorted(found) == ["ann", "bob"]
+    assert isinstance(found["ann"], str)
+    assert "'ann!.ipynb'" in found["ann"] and "'ann.ipynb'" in found["ann"]
+    assert "same student id 'ann'" in found["ann"]
+    assert found["bob"].name == "bob.ipynb"
+
+
+def test_a_zip_whose_names_collide_refuses_both(tmp_path):
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("ann lee.ipynb", NOTEBOOK)
+        zf.writestr("ann_lee.ipynb", NOTEBOOK)
+    found = collect(archive, "01_dot_product", tmp_path / "scratch")
+    assert list(found) == ["ann_lee"]
+    assert "'ann lee.ipynb' and 'ann_lee.ipynb'" in found["ann_lee"]
+
+
+def test_symbolic_links_are_refused_not_followed(tmp_path):
+    secret = tmp_path / "solutions.ipynb"
+    secret.write_text(NOTEBOOK)
+    (tmp_path / "class" / "cy" / "work").mkdir(parents=True)
+    (tmp_path / "class" / "ann.ipynb").symlink_to(secret)
+    (tmp_path / "class" / "bob").symlink_to(tmp_path / "class" / "cy")
+    (tmp_path / "class" / "cy" / "work" / "01_dot_product.ipynb").symlink_to(secret)
+    (tmp_path / "class" / "dee.ipynb").write_text(NOTEBOOK)
+    found = collect(tmp_path / "class", "01_dot_product", tmp_path / "scratch")
+    for student in ("ann", "bob", "cy"):
+        assert isinstance(found[student], str) and "symbolic link" in found[student], student
+    assert found["dee"].name == "dee.ipynb"
+
+
+def test_every_top_level_file_gets_a_row(tmp_path):
+    (tmp_path / "gus.pdf").write_text("%PDF")
+    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "ann.ipynb").write_text(NOTEBOOK)
+    (tmp_path / "ann.pdf").write_text("%PDF")       # beside a notebook: takes nothing from it
+    found = collect(tmp_path, "01_dot_product", tmp_path / "scratch")
+    assert sorted(found) == ["ann", "gus", "notes"]
+    assert found["gus"] == ("gus.pdf is not a notebook (a submission is a .ipynb file, or a "
+                            "folder holding one)")
+    assert "notes.txt is not a notebook" in found["notes"]
+    assert found["ann"].name == "ann.ipynb"
+
+
+def test_a_bad_zip_member_fails_its_student_only(tmp_path):
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("../outside.ipynb", NOTEBOOK)
+        zf.writestr("eve/../../../escape.ipynb", NOTEBOOK)
+        link = zipfile.ZipInfo("fay/01_dot_product.ipynb")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(link, "/etc/shadow")
+        zf.writestr("ann/01_dot_product.ipynb", NOTEBOOK)
+    found = collect(archive, "01_dot_product", tmp_path / "scratch")
+    assert found["ann"].name == "01_dot_product.ipynb"
+    assert "'../outside.ipynb' points outside the archive" in found["outside"]
+    assert "points outside the archive" in found["eve"]
+    assert "'fay/01_dot_product.ipynb' is a symbolic link" in found["fay"]
+    assert not (tmp_path / "outside.ipynb").exists() and not (tmp_path / "escape.ipynb").exists()
+
+
+def test_a_zip_member_over_the_size_limit_fails_its_student_only(tmp_path, monkeypatch):
+    monkeypatch.setattr(autograde, "MAX_MEMBER_BYTES", 1000)
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("bob/01_dot_product.ipynb", " " * 5000)
+        zf.writestr("ann/01_dot_product.ipynb", NOTEBOOK)
+    found = collect(archive, "01_dot_product", tmp_path / "scratch")
+    assert "over the 0 MB a file may be" in found["bob"] or "MB a file may be" in found["bob"]
+    assert found["ann"].name == "01_dot_product.ipynb"
+
+
+def test_a_notebook_over_the_size_limit_fails_before_it_is_parsed(tmp_path, monkeypatch):
+    monkeypatch.setattr(autograde, "MAX_NOTEBOOK_BYTES", 2 ** 20)
+    big = tmp_path / "big.ipynb"
+    big.write_text('{"cells": [' + " " * (2 ** 20 + 1))     # not even JSON: never read
+    assert read_submission(big).startswith("the notebook is 1.0 MB, over the 1 MB")
+    fine = tmp_path / "fine.ipynb"
+    fine.write_text(NOTEBOOK)
+    assert read_submission(fine).cells == []
+
+
+def test_the_integrity_report_reads_a_bounded_part_of_a_huge_cell():
+    huge = new_code_cell("x = 1\n" * (tampering.MAX_SOURCE_READ // 6 + 10))
+    found = tampering.reaches(new_notebook(cells=[huge]), new_notebook())
+    assert found == [("cell 0", f"a code cell of {len(huge.source):,} characters "
+                                "(not read further)")]
+
+
+# --------------------------------------------------------------- what it writes
+
+def test_csv_cells_never_start_a_formula():
+    for evil in ("=HYPERLINK(\"http://x\")", "+1", "-1+1", "@SUM(A1)", "\t=1", "\r=1"):
+        assert plain.csv_cell(evil).startswith("'"), evil
+    assert plain.csv_cell("ann") == "ann"
+    assert plain.csv_cell("a \x1b[31mred\x1b[0m") == "a [31mred[0m"
+    assert autograde.student_id("=cmd|'/C calc'!A0") == "cmd_C_calc_A0"
+    assert autograde.student_id("@ann") == "ann"
+
+
+def test_integrity_and_grades_csv_are_safe_for_spreadsheets(tmp_path):
+    tampering.write_csv(tmp_path / "integrity.csv", {"ann": [("=HYPERLINK(1)", "+evil")]})
+    rows = list(csv.reader(io.StringIO((tmp_path / "integrity.csv").read_text())))
+    assert rows[1] == ["ann", "'=HYPERLINK(1)", "'+evil"]
+    result = autograde.Result("ann", status="failed", reason="=1+1")
+    autograde.write_csv(tmp_path / "grades.csv", [result], {"-test": 1})
+    rows = list(csv.reader(io.StringIO((tmp_path / "grades.csv").read_text())))
+    assert rows[0][4] == "'-test" and rows[1][-1] == "'=1+1"
+
+
+def test_the_console_prints_no_control_characters():
+    lines = []
+    out = plain.printable_lines(lines.append)
+    out("ann: \x1b[2J\x1b]0;owned\x07FAILED\rdone\ttab")
+    out("\nDone: 1 graded")
+    assert lines == ["ann: [2J]0;ownedFAILEDdone tab", "\nDone: 1 graded"]
+
+
+# ------------------------------------------------------------------ feedback
+
+def _feedback_page(nb):
+    from test_grading_shortcuts import _config
+    page, _ = FeedbackExporter(config=_config()).from_notebook_node(
+        nb, {"metadata": {"name": "chapter"},
+             "nbgrader": {"notebook": "chapter", "score": 1, "max_score": 2, "late_penalty": 0}})
+    return page
+
+
+def test_feedback_pages_show_student_markup_as_text():
+    benign = _feedback_page(new_notebook(cells=[new_markdown_cell("# Title")]))
+    evil = "<script>alert('md')</script><img src=x onerror=alert(1)><a href='javascript:x'>l</a>"
+    nb = new_notebook(cells=[
+        new_markdown_cell("# Title\n" + evil),
+        new_raw_cell("<script>alert('raw')</script>", metadata={"format": "text/html"}),
+        new_code_cell("show()", outputs=[
+            new_output("display_data", {"text/html": "<script>alert('out')</script>",
+                                        "text/plain": "<IPython.core.display.HTML object>"}),
+            new_output("display_data", {"text/html": "<b>bold</b><script>alert(2)</script>"}),
+            new_output("display_data", {"application/javascript": "alert('js')"}),
+            new_output("display_data", {"image/svg+xml": "<svg onload='alert(3)'></svg>"})]),
+    ])
+    page = _feedback_page(nb)
+    assert page.count("<script") == benign.count("<script")      # the template's own only
+    assert "onerror" not in page.replace("onerror=alert(1)&gt;", "")
+    assert "javascript:x" not in page and "onload" not in page and "alert('js')" not in page
+    assert "&lt;script&gt;alert(&#39;md&#39;)" in page or "&lt;script&gt;alert('md')" in page
+    assert "&lt;IPython.core.display.HTML object&gt;" in page
+    assert "<b>bold</b>" in page
+    assert "not shown" in page
+
+
+def test_a_slot_that_crashes_is_reported_as_a_crash_not_a_timeout(tmp_path):
+    slot = slots.Slot(0, tmp_path)
+    try:
+        assert slot.run(["--version"], tmp_path / "version.log", 60) == 0
+        slot.process.kill()          # as a grader that segfaults on a reply dies
+        code = slot.run(["--version"], tmp_path / "again.log", 60)
+    finally:
+        slot.close()
+    assert isinstance(code, slots.Stopped)
+    assert "crashed (killed by SIGKILL)" in code and "longer than" not in code
+
+
+def test_a_slot_past_its_time_is_reported_as_a_timeout(tmp_path):
+    slot = slots.Slot(0, tmp_path)
+    try:
+        assert slot.run(["--version"], tmp_path / "version.log", 60) == 0
+        os.kill(slot.process.pid, signal.SIGSTOP)      # alive, but never answers
+        code = slot.run(["--version"], tmp_path / "again.log", 0.5)
+    finally:
+        slot.close()
+    assert isinstance(code, slots.Stopped)
+    assert code == "grading took longer than 0.5 s and was stopped"
