@@ -40,3 +40,11 @@ def errors(cell):
 def text(cell):
     return "".join(o.get("text", "") for o in cell.get("outputs", [])
                    if o.output_type == "stream")
+
+
+def run_cell(source, filename, namespace):
+    """Run a notebook cell's ``source`` in ``namespace`` as IPython does: its text is kept
+    in linecache under ``filename``, so inspect.getsource finds what it defines."""
+    import linecache
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)

@@ -19,8 +19,8 @@ import pytest
 from coursetools.autograde import grade_class
 from coursetools.execute import NOT_RUN
 from coursetools.curriculum import CURRICULUM
-from nbtools import (ASSIGNMENTS, ROOT, chapter_path, errors, nbgrader_meta, read, solution_path,
-                     text)
+from nbtools import (ASSIGNMENTS, ROOT, chapter_path, errors, nbgrader_meta, read, run_cell,
+                     solution_path, text)
 from remotetools import cell_passes, student_process
 
 # One realistic bug per graded function: the body that replaces the solution.
@@ -198,7 +198,7 @@ def _lecture_namespace(assignment):
         tags = cell.metadata.get("tags", [])
         if cell.cell_type == "code" and not nbgrader_meta(cell).get("grade") and (
                 "skip-execution" not in tags or nbgrader_meta(cell).get("solution")):
-            exec(compile(cell.source, f"<{assignment} cell {cell.id}>", "exec"), namespace)
+            run_cell(cell.source, f"<{assignment} cell {cell.id}>", namespace)
     return namespace
 
 
@@ -258,7 +258,7 @@ def test_each_realistic_bug_costs_its_own_points_and_no_others(assignment, where
         for cell in solutions:   # all of them again, so every function's globals are ``buggy``
             grade_id = nbgrader_meta(cell)["grade_id"]
             source = _with_bug(assignment, name) if grade_id == name else cell.source
-            exec(compile(source, f"<{grade_id}>", "exec"), buggy)
+            run_cell(source, f"<{grade_id} with {name}'s bug>", buggy)
         with warnings.catch_warnings(), np.errstate(all="ignore"):   # what a bug may cause
             warnings.simplefilter("ignore")
             scores = scores_of(assignment, buggy)

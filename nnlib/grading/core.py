@@ -252,6 +252,26 @@ def parameter_names(fn):
         return None
 
 
+#: characters of a student's source read by a check (an exercise is a few dozen lines)
+MAX_SOURCE = 100_000
+
+
+def source_of(fn):
+    """The source text of ``fn``'s definition (inspect.getsource), or None when it cannot be
+    read. For a function kept in the student's kernel it is read there, in the same way, so
+    a check that looks at it gives the same verdict both ways."""
+    try:
+        remote, texts = _each([fn], "sources")
+        if remote:
+            ok = isinstance(texts, list) and len(texts) == 1
+            text = texts[0] if ok else None
+        else:
+            text = inspect.getsource(fn)
+    except Exception:  # noqa: BLE001  no source, or whatever the student's object does
+        return None
+    return text if isinstance(text, str) and len(text) <= MAX_SOURCE else None
+
+
 def attributes(objects, name):
     """[getattr(o, name) for o in objects], or None when one of them raises (the caller
     then reads them one by one, for its message). For a student's objects kept in its
@@ -300,8 +320,9 @@ def fill_in_place(arrays, values):
     """arrays[key][...] = values[key] for each key: writes into a student's own arrays
     (a dict of them). One request in ``course grade``; False when one of them raises
     (the caller then writes them one by one, for its message)."""
+    values = {key: np.array(value, copy=True) for key, value in values.items()}  # ours stay
     try:
-        remote, _ = _each([arrays], "fill", dict(values))
+        remote, _ = _each([arrays], "fill", values)
         if not remote:
             for key, value in values.items():
                 arrays[key][...] = value

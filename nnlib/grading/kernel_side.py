@@ -48,6 +48,7 @@ def _functions():
     table["call"] = lambda f, args, kwargs: f(*args, **kwargs)
     table["parameters"] = lambda objects: [[str(name) for name in inspect.signature(f).parameters]
                                            for f in objects]
+    table["sources"] = lambda objects: [_source(f) for f in objects]
     table["getattrs"] = lambda objects, name: [getattr(o, name) for o in objects]
     table["hasattrs"] = lambda objects, names: [[hasattr(o, n) for n in names] for o in objects]
     table["setattrs"] = lambda objects, name, values: [setattr(o, name, v)
@@ -77,6 +78,14 @@ def _nudged(fn, array, entries, steps, args):
             array[index] = old
         rows.append(row)
     return rows
+
+
+def _source(fn):
+    """inspect.getsource(fn), or None when there is none (core.source_of)."""
+    try:
+        return inspect.getsource(fn)
+    except (OSError, TypeError):
+        return None
 
 
 class Server:

@@ -23,6 +23,16 @@ from nnlib.grading import core, wire
 from nnlib.grading.kernel_side import FORWARDED, receive, send
 
 
+#: the requests whose operands the kernel may change in place, as a call changes its
+#: arguments in a notebook: each is a copy the check made for that call (core.call_student,
+#: core.nudged_calls). Every other request's operands come back untouched.
+WRITE_BACK = frozenset({"call", "nudged"})
+#: the special attributes read from the kernel, and what each must be; any other name
+#: with two underscores on each side is never asked for (numpy's __array_interface__, ...)
+DATA_DUNDERS = {"__name__": str, "__qualname__": str, "__module__": str, "__doc__": str,
+                "__mro__": tuple}
+
+
 class KernelGone(Exception):
     """The student's kernel stopped answering (died, or ignored an interrupt)."""
 
@@ -69,7 +79,7 @@ class Connection:
             elif not self.gone:
                 self.stale = self.number      # a time limit struck while the kernel worked
             raise
-        return self._result(reply, sent, live)
+        return self._result(reply, sent, live, write_back=op in WRITE_BACK)
 
     def _reply(self, number, wait=None):
         end = time.monotonic() + (self.deadline if wait is None else wait)
@@ -159,7 +169,7 @@ class Connection:
         number, type_name = (object.__getattribute__(proxy, slot) for slot in ("_number", "_type"))
         return self._proxy(type(proxy), number, type_name, True)
 
-    def _result(self, reply, sent, live):
+    def _result(self, reply, sent, live, write_back):
         given = reply.get("warn")
         for warning in given[:20] if isinstance(given, list) else []:
             if isinstance(warning, list) and len(warning) == 2:
@@ -168,7 +178,8 @@ class Connection:
             raise core._ReferenceCalled(str(reply["refused"])[:200])
         if "x" in reply:
             raise _exception(reply["x"])
-        decoder = wire.Decoder(functools.partial(self._receive_other, live=live), sent)
+        decoder = wire.Decoder(functools.partial(self._receive_other, live=live), sent,
+                               write_back=write_back)
         try:
             result = decoder.decode(reply.get("r"))
             decoder.other = self._receive_other
@@ -212,6 +223,8 @@ class Remote:
         return object.__getattribute__(proxy, "_connection").live_twin(proxy)
 
     def __getattr__(self, name):
+        if name.startswith("__") and name.endswith("__"):
+            return _data_dunder(self, name)
         return Remote._ask(self, "getattr", name)
 
     def __setattr__(self, name, value):
@@ -242,8 +255,25 @@ class Remote:
         return Remote._ask(self, "issubclass_of", cls)
 
 
+def _data_dunder(proxy, name):
+    """A special attribute of DATA_DUNDERS, read from the kernel and checked to be what it
+    must be (a str or None; a tuple of the kernel's classes); AttributeError otherwise."""
+    kind = DATA_DUNDERS.get(name)
+    if kind is None:
+        raise AttributeError(name)
+    value = Remote._ask(proxy, "getattr", name)
+    if value is None and kind is str:
+        return None
+    if kind is str and isinstance(value, str):
+        return value[:1000]
+    if (kind is tuple and isinstance(value, tuple) and len(value) < 100
+            and all(getattr(type(v), "_nnlib_remote_kind", None) == "class" for v in value)):
+        return value
+    raise AttributeError(f"{name} of a student's object is not a {kind.__name__}")
+
+
 def _remote_attribute(name):
-    return property(lambda self: Remote._ask(self, "getattr", name))
+    return property(lambda self: _data_dunder(self, name))
 
 
 def _operator(op, reflected=False):

@@ -1,6 +1,5 @@
 """Checks for chapter 1 (01_dot_product): dot products and the neuron as a weighted sum."""
 import ast
-import inspect
 import textwrap
 
 import numpy as np
@@ -8,7 +7,7 @@ import numpy as np
 from nnlib import vectors as ref
 from nnlib.grading.core import (GradingError, Hint, SIGN_FLIPPED, call_student, case_rng,
                                 describe_call, ensure_student_function, expect_raises, passed,
-                                run_cases, type_name)
+                                run_cases, source_of, type_name)
 
 _DOT_HINTS = (
     SIGN_FLIPPED,
@@ -33,9 +32,12 @@ def _vector_pairs(rng, hidden):
 
 def _uses_a_loop(fn):
     """True when fn's source has a for/while loop or a comprehension (None if unknown)."""
+    source = source_of(fn)
     try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
-    except (OSError, TypeError, SyntaxError):
+        tree = ast.parse(textwrap.dedent(source)) if source is not None else None
+    except (SyntaxError, ValueError):
+        tree = None
+    if tree is None:
         return None
     loops = (ast.For, ast.While, ast.comprehension)
     return any(isinstance(node, loops) for node in ast.walk(tree))
@@ -49,7 +51,12 @@ def check_dot_loop(dot_loop, hidden=False):
     mismatches = [(np.ones(3), np.ones(4))] + ([([1.0, 2.0], [1.0])] if hidden else [])
 
     def has_a_loop():
-        if _uses_a_loop(dot_loop) is False:
+        found = _uses_a_loop(dot_loop)
+        if found is None:
+            raise GradingError("dot_loop's source could not be read, so its loop cannot be "
+                               "seen: define it with `def dot_loop(x, w):` in the exercise "
+                               "cell and run that cell.")
+        if found is False:
             raise GradingError("dot_loop must compute the sum with an explicit for loop "
                                "(the point of the exercise); yours has no loop.")
 

@@ -7,8 +7,15 @@ Decoding builds only those types: it never imports, unpickles or runs anything.
 
 Mutable values (lists, dicts, arrays, generators) get a number in the message,
 so one object sent twice arrives as one object, and a reply can say "this is the
-object you sent as number k, and here is what it holds now" (tag ``was``): the
-receiver updates its own object in place, as if the callee had changed it.
+object you sent as number k, and here is what it holds now" (tag ``was``): a
+receiver that asked for it (``write_back``: the arguments of a call, the copies a
+check made for it) updates its own object in place, as if the callee had changed
+it; any other receiver gets a fresh value and its own objects stay as they were.
+
+A message's decoded size is counted as it is built, with a value that appears
+twice (tag ``memo``) counted twice, as a check that expands it would: past
+MAX_DECODED_ITEMS the message is refused, so a small message cannot become a
+large value.
 """
 import base64
 import json
@@ -17,6 +24,8 @@ import re
 import numpy as np
 
 MAX_MESSAGE_BYTES = 512 * 2 ** 20
+#: entries (numbers, strings, array elements, containers) one decoded message may hold
+MAX_DECODED_ITEMS = 64 * 2 ** 20
 _DTYPE = re.compile(r"^[<>|=]?(b1|[iu][1248]|f[248]|c(8|16))$")
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 
@@ -108,15 +117,25 @@ class Decoder:
     """Builds values from tagged JSON data; ``other(tagged)`` handles the side-specific tags.
 
     ``sent`` is the list of objects this side numbered in the request being answered,
-    for the replies' ``was`` tags. ``numbered`` fills with this message's numbered objects.
+    for the replies' ``was`` tags; they are updated in place only with ``write_back``.
+    ``numbered`` fills with this message's numbered objects.
     """
 
-    def __init__(self, other, sent=None):
+    def __init__(self, other, sent=None, write_back=True):
         self.other, self.sent, self.numbered = other, sent or [], {}
+        self.write_back = write_back
+        self.items = 0           # entries decoded so far, a value sent twice counted twice
+        self.sizes = {}          # number -> entries of that numbered value
+
+    def _count(self, n):
+        self.items += n
+        if self.items > MAX_DECODED_ITEMS:
+            raise WireError(f"a message that decodes to more than {MAX_DECODED_ITEMS:,} entries")
 
     def decode(self, data, depth=0):
         if depth > 200:
             raise WireError("values nested more than 200 deep")
+        self._count(1)
         if data is None or isinstance(data, (bool, int, float, str)):
             return data
         if isinstance(data, list):
@@ -147,11 +166,15 @@ class Decoder:
             number = data.get("i")
             if not isinstance(number, int) or number not in self.numbered:
                 raise WireError("a reference to a value not sent before")
+            self._count(self.sizes.get(number, 1))
             return self.numbered[number]
-        if tag == "was":
-            return self._was(data, depth)
-        if tag in ("list", "dict", "rng", "nd", "ndo"):
-            return self._fresh(data, depth)
+        if tag in ("was", "list", "dict", "rng", "nd", "ndo"):
+            before = self.items
+            value = (self._was(data, depth) if tag == "was" and self.write_back else
+                     self._fresh(data.get("v") if tag == "was" else data, depth))
+            if isinstance(data.get("i"), int):
+                self.sizes[data["i"]] = self.items - before
+            return value
         return self.other(data)
 
     def _number(self, data, value):
@@ -161,7 +184,9 @@ class Decoder:
         self.numbered[number] = value
 
     def _fresh(self, data, depth):
-        tag = data["t"]
+        tag = data.get("t") if isinstance(data, dict) else None
+        if tag not in ("list", "dict", "rng", "nd", "ndo"):
+            raise WireError("a numbered value of an unknown kind")
         if tag == "list":
             value = []
             self._number(data, value)
@@ -180,7 +205,9 @@ class Decoder:
 
     def _array_value(self, data, depth):
         if data["t"] == "nd":
-            return _array(data, shape=data.get("s")).copy()
+            value = _array(data, shape=data.get("s")).copy()
+            self._count(value.size)
+            return value
         shape = _shape(data.get("s"))
         items = _list(data.get("v"))
         if len(items) != int(np.prod(shape, dtype=np.int64)):
