@@ -270,6 +270,8 @@ class GradeOutsideKernel(Execute):
 
     def _clean_up(self):
         if self._maker is None:
+            if self._sandbox is not None:
+                self._sandbox.close()
             shutil.rmtree(self.scratch, ignore_errors=True)
             return
         try:

@@ -41,7 +41,7 @@ def measure(notebook_path, slot=0, sandboxed=True, timeout=600, log_path=os.devn
     scratch = Path(tempfile.mkdtemp(prefix="course-reference-"))
     os.chmod(scratch, 0o755)
     work = scratch / "work"
-    times = {}
+    times, sandbox = {}, None
     try:
         work.mkdir(parents=True)
         sandbox = Sandbox(work, slot).prepare() if sandboxed else None
@@ -60,6 +60,8 @@ def measure(notebook_path, slot=0, sandboxed=True, timeout=600, log_path=os.devn
         raise RuntimeError(f"could not time the solution notebook {notebook_path} "
                            f"({type(exc).__name__}: {exc}); see {log_path}") from None
     finally:
+        if sandbox is not None:
+            sandbox.close()
         shutil.rmtree(scratch, ignore_errors=True)
     return times
 

@@ -14,18 +14,24 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
+from coursetools import cgroup
+
 SANDBOX_UIDS = range(61000, 62000)   # one unprivileged user per live sandbox on the machine
 SYSTEM = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 
 
 @dataclass
 class Limits:
-    """What one student's kernel may use."""
+    """What one student's kernel may use: each process, and the whole sandbox."""
     memory_bytes: int = 4 * 2 ** 30     # address space: numpy, matplotlib and a model fit well
     processes: int = 64                 # the kernel's threads count too
     cpu_seconds: int = 3600
     file_bytes: int = 256 * 2 ** 20
     tmp_bytes: int = 256 * 2 ** 20
+    # every process of the sandbox together, where a control group can be made (cgroup)
+    total_memory_bytes: int = 6 * 2 ** 30
+    # the scratch folder, where root can mount a size-capped tmpfs on it
+    scratch_bytes: int = 1 * 2 ** 30
 
 
 class SandboxUnavailable(RuntimeError):
@@ -84,6 +90,8 @@ class Sandbox:
             raise SandboxUnavailable("bubblewrap (bwrap) is not installed")
         self._claim = None
         self.uid = self._free_uid(slot) if os.geteuid() == 0 else None
+        self.group = None            # made with the first command (coursetools.cgroup)
+        self.mounted = False         # a tmpfs on the scratch folder (see prepare)
 
     def _free_uid(self, slot):
         """A user id no other live sandbox on this machine has, from any `course grade`
@@ -105,8 +113,12 @@ class Sandbox:
         raise SandboxUnavailable(f"all {len(SANDBOX_UIDS)} sandbox users are in use")
 
     def prepare(self):
-        """Make the scratch folder, owned by the sandbox's user."""
+        """Make the scratch folder, owned by the sandbox's user: the first time, on a tmpfs
+        of ``limits.scratch_bytes`` where root may mount one (else on the host's disk,
+        where only each file's size is limited)."""
         self.scratch.mkdir(parents=True, exist_ok=True)
+        if self.uid is not None and not self.mounted:
+            self.mounted = _mount_tmpfs(self.scratch, self.limits.scratch_bytes)
         (self.scratch / "home").mkdir(exist_ok=True)
         if self.uid is not None:
             for path in [self.scratch, *self.scratch.rglob("*")]:
@@ -120,8 +132,19 @@ class Sandbox:
         if self.uid is not None:
             os.chown(path, self.uid, self.uid, follow_symlinks=False)
 
+    def close(self):
+        """Remove the sandbox's control group and tmpfs (the scratch folder stays)."""
+        if self.group is not None:
+            self.group.remove()
+            self.group = None
+        if self.mounted:
+            unmount(self.scratch)
+            self.mounted = False
+
     def command(self, argv):
         limits = self.limits
+        if self.uid is not None and self.group is None:
+            self.group = cgroup.make(limits.total_memory_bytes, limits.processes + 32)
         cmd = ["prlimit", f"--as={limits.memory_bytes}", f"--cpu={limits.cpu_seconds}",
                f"--fsize={limits.file_bytes}", "--core=0", "--nofile=512"]
         # RLIMIT_NPROC counts every task of the user: its own when the sandbox has one, else
@@ -141,7 +164,8 @@ class Sandbox:
             cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--",
                     "setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups",
                     "--inh-caps=-all", "--bounding-set=-all", "--"]
-        return cmd + list(argv)
+        cmd += list(argv)
+        return self.group.enter(cmd) if self.group is not None else cmd
 
     def _filesystem(self):
         args, made = [], {"/tmp"}
@@ -182,6 +206,38 @@ class Sandbox:
                 "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 
 
+_MS_NOSUID, _MS_NODEV, _MNT_DETACH = 2, 4, 2
+
+
+def _mount_tmpfs(folder, size):
+    """Mount a tmpfs of ``size`` bytes on ``folder``; False where that is not allowed."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    options = f"size={int(size)},mode=0755".encode()
+    return libc.mount(b"tmpfs", str(folder).encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV,
+                      options) == 0
+
+
+def unmount(folder):
+    """Detach what is mounted on ``folder`` (nothing happens where nothing is)."""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).umount2(str(folder).encode(), _MNT_DETACH)
+
+
+def unmount_all_under(folder):
+    """Detach every mount at or below ``folder`` (a slot that was killed leaves its own)."""
+    prefix = os.path.realpath(folder)
+    try:
+        with open("/proc/self/mountinfo") as table:
+            points = [line.split()[4] for line in table]
+    except OSError:
+        return
+    for point in sorted(points, key=len, reverse=True):
+        point = point.replace("\\040", " ")
+        if point == prefix or point.startswith(prefix + os.sep):
+            unmount(point)
+
+
 def check_available(bwrap=None):
     """Raise SandboxUnavailable, naming why, unless a sandboxed Python starts here."""
     import tempfile
@@ -192,6 +248,8 @@ def check_available(bwrap=None):
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise SandboxUnavailable(f"bubblewrap could not run ({exc})") from None
+        finally:
+            sandbox.close()
         if done.returncode != 0 or done.stdout.strip() != "ok":
             detail = (done.stderr or done.stdout).strip().splitlines()
             raise SandboxUnavailable("bubblewrap could not start a sandboxed Python"

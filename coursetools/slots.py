@@ -18,6 +18,9 @@ import traceback
 
 import psutil
 
+from coursetools import cgroup
+from coursetools.sandbox import unmount_all_under
+
 from nnlib.grading.core import SECRET_VARIABLE
 
 SLOT_FOLDER_VARIABLE = "COURSE_SLOT_FOLDER"     # where a slot's kernel maker keeps its sandbox
@@ -86,7 +89,10 @@ class Slot:
             _kill(process)
         self.process.join()
         self.connection.close()
-        shutil.rmtree(self.folder, ignore_errors=True)     # the slot's sandbox scratch
+        # what a killed slot could not remove itself: its sandbox's tmpfs, groups and scratch
+        unmount_all_under(self.folder)
+        cgroup.remove_made_by(self.process.pid)
+        shutil.rmtree(self.folder, ignore_errors=True)
         self.process = self.connection = self.folder = None
 
 

@@ -96,12 +96,14 @@ class KernelMaker:
         self.ask({"op": "sweep"}, "swept")
 
     def close(self):
+        """Stop the maker and everything in its sandbox; remove the sandbox's group and tmpfs."""
         if self.process.poll() is None:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
             except OSError:
                 pass
         self.process.wait()
+        self.sandbox.close()
         for stream in (self.process.stdin, self.process.stdout):
             try:
                 stream.close()

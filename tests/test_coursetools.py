@@ -134,12 +134,15 @@ import nnlib
 print(seen, os.getuid() != 0)
 """
     box = Sandbox(tmp_path / "scratch").prepare()
-    done = subprocess.run(box.command([sys.executable, "-c", probe]), capture_output=True,
-                          text=True, timeout=60, cwd=tmp_path / "scratch")
-    listener.close()
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == f"{[False] * 8} True"
-    assert (tmp_path / "scratch" / "mine.txt").read_text() == "fine"
+    try:
+        done = subprocess.run(box.command([sys.executable, "-c", probe]), capture_output=True,
+                              text=True, timeout=60, cwd=tmp_path / "scratch")
+        listener.close()
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == f"{[False] * 8} True"
+        assert (tmp_path / "scratch" / "mine.txt").read_text() == "fine"
+    finally:
+        box.close()
 
 
 @pytest.mark.parametrize("assignment", __import__("nbtools").ASSIGNMENTS)

@@ -124,3 +124,54 @@ def test_progress_bar():
 def test_jobs_must_be_positive(tmp_path):
     with pytest.raises(ValueError, match="--jobs"):
         autograde.grade_class(tmp_path, "01_dot_product", tmp_path, tmp_path / "c", jobs=0)
+
+
+AGGREGATE = """
+import subprocess, sys
+hog = ("import time\\nblock = b'x' * (700 * 2 ** 20)\\ntime.sleep(4)\\nprint('survived')")
+children = [subprocess.Popen([sys.executable, '-c', hog], stdout=subprocess.PIPE, text=True)
+            for _ in range(3)]
+print('survived:', sum(child.communicate()[0].strip() == 'survived' for child in children))
+"""
+DISK = """
+import os
+written = 0
+try:
+    for n in range(8):
+        with open(f'big{n}', 'wb') as f:
+            for _ in range(100):
+                f.write(b'x' * 2 ** 20)
+                written += 1
+except OSError as error:
+    print('refused', error.errno)
+print('MB written:', written)
+"""
+
+
+def test_memory_and_disk_are_counted_for_the_whole_sandbox():
+    """Three processes of 700 MB each fit each process's limit but not the sandbox's 1.5 GB
+    (at most one keeps its memory), and files of 100 MB each fit the file size limit but
+    not the scratch folder's 300 MB: the limits hold for all of a student's processes and
+    files together, and go with the sandbox."""
+    import os
+
+    from coursetools import cgroup
+    probe = cgroup.make(2 ** 30, 64)
+    if probe is None:
+        message = "no control group can be made here (not root, or hidden by a container)"
+        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+    probe.remove()
+    limits = Limits(total_memory_bytes=1536 * 2 ** 20, scratch_bytes=300 * 2 ** 20)
+    maker = kernel_maker(slot=8, limits=limits)
+    try:
+        group, scratch = maker.sandbox.group, maker.scratch
+        assert group is not None and maker.sandbox.mounted
+        memory, disk = _run_in_fresh_kernel(maker, [AGGREGATE, DISK])
+        assert memory in ("survived: 0\n", "survived: 1\n"), memory
+        assert disk.startswith("refused 28\n"), disk          # ENOSPC
+        assert 250 <= int(disk.split(":")[-1]) <= 300, disk
+        assert group.peak_bytes() <= limits.total_memory_bytes
+    finally:
+        close_kernel_makers()
+    assert not any(folder.exists() for folder in group.folders)
+    assert str(scratch) not in open("/proc/self/mountinfo").read()
