@@ -6,6 +6,7 @@ endless or kernel-killing notebook costs that student the points and nothing
 else), writes each student's HTML feedback without hidden tests and a grades
 CSV, and ends with a summary of what could not be graded.
 """
+import compileall
 import csv
 import functools
 import html
@@ -23,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import nbformat
-from coursetools import demonstrations, gradebook, limits, plain, slots, tampering
+from coursetools import demonstrations, exam, gradebook, limits, plain, slots, tampering
+from coursetools.curriculum import CURRICULUM
 from coursetools.sandbox import SandboxUnavailable, check_available
 from nnlib.grading.core import SECRET_VARIABLE
 
@@ -264,8 +266,12 @@ def prepare_course(repo, assignment, workdir, cell_timeout=None, sandbox=True, d
     demonstrations_file.unlink(missing_ok=True)
     if not run_demonstrations:
         demonstrations.write(demonstrations_file, nbformat.read(str(source), as_version=4))
+    nnlib_copy = None
+    if sandbox:          # the sandbox's nnlib holds no answer this chapter grades
+        nnlib_copy, _ = exam.build(assignment, workdir / "exam" / assignment)
+        compileall.compile_dir(str(nnlib_copy), quiet=1)
     if cell_timeout is None:
-        times = limits.measure(source, sandboxed=sandbox,
+        times = limits.measure(source, sandboxed=sandbox, nnlib_copy=nnlib_copy,
                                log_path=workdir / "logs" / "reference-kernel.log")
         cell_timeout = limits.write(limits_file, times)
     config = (
@@ -293,6 +299,7 @@ def prepare_course(repo, assignment, workdir, cell_timeout=None, sandbox=True, d
            if limits_file.is_file() else "")
         + (f"c.GradeOutsideKernel.demonstrations = {str(demonstrations_file)!r}\n"
            if demonstrations_file.is_file() else "")
+        + (f"c.GradeOutsideKernel.nnlib_copy = {str(nnlib_copy)!r}\n" if nnlib_copy else "")
     )
     (workdir / "nbgrader_config.py").write_text(config, encoding="utf-8")
     logs = workdir / "logs"
@@ -372,7 +379,8 @@ def grade_one(course, student, notebook, slot):
         return result
     try:
         released = _released(workdir / "release" / assignment / f"{assignment}.ipynb")
-        result.integrity = tampering.structure(nb, released) + tampering.reaches(nb, released)
+        result.integrity = (tampering.structure(nb, released) + tampering.reaches(nb, released)
+                            + tampering.copies_of_reference(nb, CURRICULUM.get(assignment, ())))
     except Exception as exc:    # the report must never stop the grading
         result.integrity = [("", f"could not be checked ({type(exc).__name__})")]
     _drop_duplicates(nb)

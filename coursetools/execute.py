@@ -33,7 +33,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute
 from traitlets import Any, Bool, Enum, Integer, Type, Unicode
 
-from coursetools import demonstrations, limits
+from coursetools import demonstrations, exam, limits
 from coursetools.sandbox import Limits, Sandbox
 from coursetools.slots import SLOT_FOLDER_VARIABLE
 from coursetools.zygote import KernelMaker, MakerGone
@@ -173,17 +173,20 @@ class ForkedProvisioner(LocalProvisioner):
 _MAKERS = {}
 
 
-def kernel_maker(slot, limits):
-    """This slot's running kernel maker, started (again) when there is none."""
+def kernel_maker(slot, limits, nnlib_copy=None):
+    """This slot's running kernel maker, started (again) when there is none or when it has
+    another copy of nnlib (coursetools.exam)."""
     maker = _MAKERS.get(slot)
-    if maker is not None and maker.alive():
+    wanted = Path(nnlib_copy).resolve() if nnlib_copy else None
+    if maker is not None and maker.alive() and maker.sandbox.nnlib_copy == wanted:
         return maker
     if maker is not None:
         maker.close()
     folder = os.environ.get(SLOT_FOLDER_VARIABLE)      # the slot's, removed with the slot
     root = Path(tempfile.mkdtemp(prefix=f"course-slot{slot}-", dir=folder))
     os.chmod(root, 0o755)
-    sandbox = Sandbox(root / "scratch", slot, limits, handover=root / "grader").prepare()
+    sandbox = Sandbox(root / "scratch", slot, limits, handover=root / "grader",
+                      nnlib_copy=nnlib_copy).prepare()
     env = {k: v for k, v in os.environ.items() if k != SECRET_VARIABLE}
     _MAKERS[slot] = KernelMaker(sandbox, env)
     return _MAKERS[slot]
@@ -211,6 +214,9 @@ class GradeOutsideKernel(Execute):
         config=True)
     cell_limits = Unicode("", help="a JSON file of time limits per cell (coursetools.limits); "
                           "without one every cell gets Execute.timeout").tag(config=True)
+    nnlib_copy = Unicode("", help="the chapter's copy of nnlib the sandbox sees instead of "
+                         "nnlib, without the answers it grades (coursetools.exam); without "
+                         "one the sandbox sees nnlib itself").tag(config=True)
     demonstrations = Unicode("", help="a JSON file of the solution's demonstration cells "
                              "(coursetools.demonstrations): those no later cell needs are not "
                              "run; without one every cell runs").tag(config=True)
@@ -246,7 +252,8 @@ class GradeOutsideKernel(Execute):
                 self._maker.sandbox.prepare()
             else:
                 self._sandbox = (Sandbox(work, self.slot, self._limits(),
-                                         handover=self.handover).prepare()
+                                         handover=self.handover,
+                                         nnlib_copy=self.nnlib_copy or None).prepare()
                                  if self.sandbox else None)
             resources = dict(resources, metadata=dict(resources.get("metadata", {}),
                                                       path=str(work)))
@@ -263,7 +270,7 @@ class GradeOutsideKernel(Execute):
         if not (self.sandbox and self.preloaded):
             return None
         try:
-            return kernel_maker(self.slot, self._limits())
+            return kernel_maker(self.slot, self._limits(), self.nnlib_copy or None)
         except (MakerGone, OSError) as exc:      # grade on with a kernel started the slow way
             self.log.warning("no preloaded kernel maker (%s): starting the kernel anew", exc)
             return None
@@ -307,12 +314,15 @@ class GradeOutsideKernel(Execute):
                 f"not run: the notebook's kernel had stopped ({self.stopped})")]
             return cell, self.resources
         try:
-            return super().preprocess_cell(cell, resources, index)
+            cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
             self.stopped = "it died while running a cell"
             self._note(grade_id, f"the kernel died while running cell {index}")
             cell.outputs.append(nbformat.from_dict(_failed("the notebook's kernel died here")[0]))
             return cell, self.resources
+        if grade_id is None and cell.cell_type == "code":   # a demonstration, not an answer
+            cell.outputs = [_note_if_stub(o) for o in cell.outputs]
+        return cell, resources
 
     # a test cell ---------------------------------------------------------
     def _test(self, grade_id, index):
@@ -418,6 +428,15 @@ def _copy_submission_files(folder, target):
     for item in Path(folder).iterdir():
         if item.is_file() and not item.is_symlink() and item.suffix != ".ipynb":
             shutil.copyfile(item, target / item.name)
+
+
+def _note_if_stub(output):
+    """A demonstration's call of nnlib's answer to the chapter (not there while grading,
+    see coursetools.exam) shown as a note, not as an error of the student's."""
+    if output.get("output_type") == "error" and exam.is_stub_message(output.get("evalue", "")):
+        return nbformat.from_dict({"output_type": "stream", "name": "stdout",
+                                   "text": f"[stopped here when grading: {output['evalue']}]\n"})
+    return output
 
 
 def _alive(km):

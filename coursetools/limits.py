@@ -29,9 +29,11 @@ def cell_key(cell):
     return "source:" + hashlib.sha1(cell.source.strip().encode()).hexdigest()[:16]
 
 
-def measure(notebook_path, slot=0, sandboxed=True, timeout=600, log_path=os.devnull):
+def measure(notebook_path, slot=0, sandboxed=True, timeout=600, log_path=os.devnull,
+            nnlib_copy=None):
     """{cell key: seconds} for every code cell of the notebook (the instructor's), run in a
-    kernel like the students': in the sandbox unless ``sandboxed`` is False. The kernel's
+    kernel like the students': in the sandbox (with ``nnlib_copy``, see coursetools.exam)
+    unless ``sandboxed`` is False. The kernel's
     own output goes to ``log_path``; RuntimeError when the notebook cannot be run."""
     from nbclient import NotebookClient
 
@@ -44,7 +46,7 @@ def measure(notebook_path, slot=0, sandboxed=True, timeout=600, log_path=os.devn
     times, sandbox = {}, None
     try:
         work.mkdir(parents=True)
-        sandbox = Sandbox(work, slot).prepare() if sandboxed else None
+        sandbox = Sandbox(work, slot, nnlib_copy=nnlib_copy).prepare() if sandboxed else None
         km = SandboxedKernelManager(sandbox=sandbox).use_folder(work)
         client = NotebookClient(nb, km=km, timeout=timeout, allow_errors=True,
                                 resources={"metadata": {"path": str(work)}})

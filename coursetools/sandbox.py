@@ -54,6 +54,11 @@ def _python_folders():
     return sorted(f for f in real if not any(f != o and f.startswith(o + os.sep) for o in real))
 
 
+def _nnlib_folder():
+    import nnlib
+    return os.path.dirname(os.path.realpath(nnlib.__file__))
+
+
 def _tasks_of_mine():
     import psutil
     count = 0
@@ -79,10 +84,13 @@ class Sandbox:
     ``handover`` is an optional folder the grader owns, bound read-only: what the grader
     makes for the kernel (its connection file, the test cells' sockets) lives there, where
     no student code can swap a file for a link between the grader's steps.
+    ``nnlib_copy`` is the chapter's copy of nnlib (``coursetools.exam``), bound where
+    nnlib is: the sandbox then holds no reference answer the chapter grades.
     """
 
-    def __init__(self, scratch, slot=0, limits=None, bwrap=None, handover=None):
+    def __init__(self, scratch, slot=0, limits=None, bwrap=None, handover=None, nnlib_copy=None):
         self.scratch = Path(scratch).resolve()
+        self.nnlib_copy = Path(nnlib_copy).resolve() if nnlib_copy else None
         self.handover = Path(handover).resolve() if handover is not None else None
         self.limits = limits or Limits()
         self.bwrap = bwrap or find_bwrap()
@@ -189,6 +197,8 @@ class Sandbox:
             if not any(folder == s or folder.startswith(s + "/") for s in SYSTEM):
                 parents(folder)
                 args += ["--ro-bind", folder, folder]
+        if self.nnlib_copy is not None:      # over the real one, bound with the others above
+            args += ["--ro-bind", str(self.nnlib_copy), _nnlib_folder()]
         parents(self.scratch)
         args += ["--bind", str(self.scratch), str(self.scratch)]
         if self.handover is not None:

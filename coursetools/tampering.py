@@ -4,16 +4,22 @@ It reports; it never scores. Scores are decided outside the student's kernel
 (coursetools/execute.py), so nothing here needs to be complete: it names what is
 worth an instructor's look, with the cell it happened in.
 
-Three sources: the notebook's structure against the released one (test cells
+Four sources: the notebook's structure against the released one (test cells
 deleted, copied, re-tagged or edited; locked cells edited), what the student's
 code reaches for (IPython's shell, the grader, numpy's functions, the network,
-the gradebook, ...), and what the kernel did while graded (notes written by the
-executor: it died, did not answer, kept running).
+the gradebook, ...), answers that are nnlib's own code pasted in, and what the
+kernel did while graded (notes written by the executor: it died, did not answer,
+kept running).
 """
 import ast
+import copy
 import csv
+import difflib
+import functools
+import io
 import json
 import re
+import tokenize
 from pathlib import Path
 
 from coursetools import plain
@@ -97,6 +103,72 @@ def reaches(submitted, release):
             if re.search(pattern, source):
                 found.append((_grade_id(cell) or f"cell {index}", what))
     return found
+
+
+#: a graded definition this alike to nnlib's, token for token, is named as a near-copy;
+#: shorter references than MIN_REFERENCE_TOKENS are left out (one line of numpy is written
+#: the same way by everyone)
+NEAR_COPY_RATIO, MIN_REFERENCE_TOKENS = 0.95, 40
+
+
+def copies_of_reference(submitted, graded_names):
+    """(grade id, what) for each answer cell whose definition of its graded name is nearly
+    nnlib's own (after docstrings and comments are dropped): pasted, not written."""
+    found = []
+    for cell in submitted.cells:
+        name = _grade_id(cell)
+        meta = cell.metadata.get("nbgrader", {})
+        if (cell.cell_type != "code" or name not in graded_names or not meta.get("solution")
+                or len(cell.source) > MAX_SOURCE_READ):
+            continue
+        reference = _reference_tokens(name)
+        if len(reference) < MIN_REFERENCE_TOKENS:
+            continue
+        try:
+            mine = _definition(ast.parse(cell.source), name)
+        except (SyntaxError, ValueError):
+            continue
+        if mine is None:
+            continue
+        ratio = difflib.SequenceMatcher(None, _tokens(mine), reference, autojunk=False).ratio()
+        if ratio >= NEAR_COPY_RATIO:
+            found.append((name, f"{name} is nearly identical to nnlib's reference "
+                                f"({ratio:.0%} alike, token for token): pasted, not written"))
+    return found
+
+
+@functools.lru_cache(maxsize=None)
+def _reference_tokens(name):
+    import inspect
+
+    import nnlib
+    try:
+        return _tokens(_definition(ast.parse(inspect.getsource(getattr(nnlib, name))), name))
+    except (AttributeError, OSError, TypeError):
+        return []
+
+
+def _definition(tree, name):
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and \
+                node.name == name:
+            return node
+    return None
+
+
+def _tokens(node):
+    """The tokens of ``node``'s code without docstrings or comments."""
+    node = copy.deepcopy(node)
+    for inner in ast.walk(node):
+        body = getattr(inner, "body", None)
+        if (isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            inner.body = body[1:] or [ast.Pass()]
+    skipped = {tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
+               tokenize.COMMENT, tokenize.ENDMARKER}
+    text = io.StringIO(ast.unparse(node)).readline
+    return [t.string for t in tokenize.generate_tokens(text) if t.type not in skipped]
 
 
 def _without_comments(source):

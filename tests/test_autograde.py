@@ -330,7 +330,8 @@ def test_demonstrations_run_where_a_submission_needs_them(tmp_path):
     assert len(defines_x) == 2             # the two demonstrations that define x
     for source in defines_x:
         assert outputs("correct")[source] in NOT_RUN_TEXTS
-        assert outputs("reads_x")[source] not in NOT_RUN_TEXTS and "x" in outputs("reads_x")[source]
+        ran = outputs("reads_x")[source]      # up to its call of an answer nnlib leaves out
+        assert ran not in NOT_RUN_TEXTS and ("x =" in ran or "stopped here when grading" in ran)
     assert "x is still [1. 2.]" in outputs("reads_x")[reads_x["dot"]]
     feedback = (tmp_path / "course" / "feedback" / "correct" / assignment
                 / f"{assignment}.html").read_text()
@@ -428,6 +429,24 @@ try:
 except MemoryError:
     print('memory refused')
 """
+
+
+#: routes to nnlib's dense that no list of forbidden calls anticipates; the sandbox's nnlib
+#: (coursetools.exam) has none to give
+LAUNDERED_REFERENCE = {
+    "trace_off": ("import nnlib, sys\ndef dense(X, W, b):\n"
+                  "    getattr(sys, 'set' + 'trace')(None)\n    return nnlib.dense(X, W, b)"),
+    "renamed_code": ("import nnlib, types\nfrom nnlib import vectors\n"
+                     "dense = types.FunctionType(vectors.dense.__code__.replace("
+                     "co_filename='<mine>'), vectors.__dict__, 'dense')"),
+    "copied_package": ("import nnlib, os, shutil, sys\n"
+                       "shutil.copytree(os.path.dirname(nnlib.__file__), 'mine/nnlib_copy')\n"
+                       "sys.path.insert(0, os.path.abspath('mine'))\n"
+                       "import nnlib_copy.vectors\ndense = nnlib_copy.vectors.dense"),
+    "read_source": ("import nnlib\nfrom nnlib import vectors\nsource = open(vectors.__file__).read()\n"
+                    "space = {}\nexec(compile(source, '<mine>', 'exec'), space)\n"
+                    "dense = space['dense']"),
+}
 
 
 def _race_the_grader(target):
@@ -545,6 +564,9 @@ def test_hostile_and_broken_submissions_cost_only_their_own_points(tmp_path):
         "calls_reference": (_submission(assignment, {**correct, "dense": (
             "import nnlib\ndef dense(X, W, b):\n    return nnlib.dense(X, W, b)")}),
             total - points["dense"]),
+        **{f"launders_{route}": (_submission(assignment, {**correct, "dense": code}),
+                                 total - points["dense"])
+           for route, code in LAUNDERED_REFERENCE.items()},
         "reaches_out": (_submission(assignment, correct, _appended(
             _reach_out(targets, listener.getsockname()[1]))), total),
         "limits": (_submission(assignment, correct, _appended(MEMORY, FORK_BOMB)), total),

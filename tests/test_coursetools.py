@@ -6,6 +6,7 @@ import pytest
 
 from coursetools import autograde
 from coursetools.autograde import Integrity, collect, student_id
+from coursetools.curriculum import CURRICULUM
 from coursetools.preprocessors import ShortTracebacks, StripCellTags
 
 
@@ -155,6 +156,23 @@ def test_honest_work_is_not_reported_as_tampering(assignment):
         submitted = _submission(assignment, answers)
         assert tampering.structure(submitted, release) == []
         assert tampering.reaches(submitted, release) == []
+        assert tampering.copies_of_reference(submitted, CURRICULUM[assignment]) == []
+
+
+def test_nnlib_s_own_code_pasted_as_an_answer_is_named():
+    import inspect
+
+    import nnlib
+    from coursetools import tampering
+    from test_autograde import _solution_bodies, _submission
+    submitted = _submission("01_dot_product", _solution_bodies("01_dot_product"))
+    for cell in submitted.cells:                     # the def itself, as nnlib has it
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "dense":
+            cell.source = ("import numpy as np\nfrom nnlib._validate import as_float_array\n"
+                           + inspect.getsource(nnlib.dense))
+    found = tampering.copies_of_reference(submitted, CURRICULUM["01_dot_product"])
+    assert found == [("dense", "dense is nearly identical to nnlib's reference (100% alike, "
+                               "token for token): pasted, not written")]
 
 
 def test_a_slot_checks_nbgrader_s_metadata_schema_once_with_the_same_verdicts():

@@ -1,0 +1,115 @@
+"""The nnlib a chapter is graded with: no answer key in the exam room.
+
+Student code in `course grade` runs in a sandbox (``coursetools.sandbox``) that sees
+nnlib. Whatever is there a student can run, by any route: calling it, rebuilding its
+code objects, copying its folder under another name. So the sandbox gets a copy of
+nnlib in which every public function and class a chapter's answers could be taken
+from is a stub that raises: its graded names, and everything else of nnlib's but
+
+- what those graded names build on (``BUILDS_ON``), and what that uses in turn;
+- the data sets and figures (``datasets``, ``plotting``) and the private helpers.
+
+A graded name that another graded name of the same chapter builds on (chapter 8's
+``Value``, chapter 9's ``softmax``) has to stay; for those alone the watch in the
+student's kernel (``nnlib.grading.core.own_work_only``) still refuses the call.
+"""
+import ast
+import copy
+import re
+import shutil
+from pathlib import Path
+
+import nnlib
+from coursetools.curriculum import CURRICULUM
+from nnlib.grading.core import BUILDS_ON
+
+#: modules kept whole: data and pictures, no answers
+KEPT_MODULES = {"datasets", "plotting", "_validate", "__init__"}
+NNLIB = Path(nnlib.__file__).resolve().parent
+
+
+def graded_but_kept(assignment):
+    """The graded names of ``assignment`` that another of its graded names builds on."""
+    graded = set(CURRICULUM[assignment])
+    return {n for g in graded for n in BUILDS_ON.get(g, ()) if n in graded}
+
+
+def build(assignment, target):
+    """Write the chapter's copy of nnlib into ``target``/nnlib; return that folder and the
+    names stubbed there."""
+    target = Path(target) / "nnlib"
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(NNLIB, target, ignore=shutil.ignore_patterns("__pycache__"))
+    trees = {path: ast.parse(path.read_text(encoding="utf-8"))
+             for path in target.glob("*.py")}
+    kept = _kept(assignment, trees)
+    answers = set(CURRICULUM[assignment]) - graded_but_kept(assignment)
+    stubbed = set()
+    for path, tree in trees.items():
+        changed = False
+        for index, node in enumerate(tree.body):
+            if (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                    and not node.name.startswith("_")
+                    and (node.name in answers or (node.name not in kept
+                                                  and path.stem not in KEPT_MODULES))):
+                tree.body[index] = _stub(node, assignment)
+                stubbed.add(node.name)
+                changed = True
+        if changed:
+            path.write_text(ast.unparse(ast.fix_missing_locations(tree)) + "\n",
+                            encoding="utf-8")
+    return target, stubbed
+
+
+def _kept(assignment, trees):
+    """Public names that stay: what the graded names build on, and what those use."""
+    graded = set(CURRICULUM[assignment])
+    definitions = {}
+    for path, tree in trees.items():
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                definitions.setdefault(node.name, []).append(node)
+    todo = [n for g in graded for n in BUILDS_ON.get(g, ())]
+    todo += [node.name for path, tree in trees.items() if path.stem in KEPT_MODULES
+             for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+             and node.name not in graded]
+    todo += [n for n in definitions if n.startswith("_")]
+    kept = set()
+    answers = graded - graded_but_kept(assignment)
+    while todo:
+        name = todo.pop()
+        if name in kept or name in answers or name not in definitions:
+            continue
+        kept.add(name)
+        for node in definitions[name]:
+            todo += [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
+    return kept
+
+
+_STUB_MESSAGE = re.compile(r"^nnlib's \w+ is not available while \w+ is graded: ")
+
+
+def is_stub_message(text):
+    """Whether ``text`` is what a stub of this module raises."""
+    return bool(_STUB_MESSAGE.match(str(text)))
+
+
+def _stub(node, assignment):
+    """``node`` (a def or class) with a body that says why it is not there."""
+    message = (f"nnlib's {node.name} is not available while {assignment} is graded: the "
+               "grader compares your work with it")
+    raise_it = ast.parse(f"raise RuntimeError({message!r})").body
+    docstring = ([node.body[0]] if node.body and isinstance(node.body[0], ast.Expr)
+                 and isinstance(getattr(node.body[0], "value", None), ast.Constant) else [])
+    stub = copy.copy(node)
+    stub.decorator_list = []
+    if isinstance(node, ast.ClassDef):
+        methods = ast.parse("def __init__(self, *args, **kwargs):\n    pass\n"
+                            "@classmethod\ndef __init_subclass__(cls, **kwargs):\n    pass\n").body
+        for method in methods:
+            method.body = raise_it
+        stub.bases, stub.keywords, stub.body = [], [], docstring + methods
+    else:
+        stub.returns, stub.body = None, docstring + raise_it
+    return stub

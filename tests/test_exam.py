@@ -1,0 +1,65 @@
+"""The nnlib a chapter is graded with (coursetools.exam): none of the answers it grades,
+all of what they build on."""
+import subprocess
+import sys
+
+import pytest
+
+from coursetools import exam
+from coursetools.curriculum import CURRICULUM
+from nnlib.grading.core import BUILDS_ON
+
+PROBE = """
+import inspect, sys
+sys.path.insert(0, {folder!r})
+import nnlib, nnlib.grading, nnlib.grading.kernel_side, nnlib.plotting, nnlib.datasets
+assert nnlib.__file__.startswith({folder!r})
+outcomes = {{}}
+for name in {names!r}:
+    try:
+        thing = getattr(nnlib, name)
+        if isinstance(thing, type):
+            class Mine(thing):
+                pass
+        else:
+            required = [p for p in inspect.signature(thing).parameters.values()
+                        if p.default is p.empty and p.kind == p.POSITIONAL_OR_KEYWORD]
+            thing(*[None] * len(required))
+        outcomes[name] = 'ran'
+    except RuntimeError as error:
+        outcomes[name] = 'stub' if 'is not available while' in str(error) else 'other'
+    except Exception:
+        outcomes[name] = 'ran'          # the real thing, complaining about its arguments
+print(outcomes)
+"""
+
+
+@pytest.mark.parametrize("assignment", list(CURRICULUM))
+def test_a_chapter_s_nnlib_has_stubs_for_its_answers_and_real_building_blocks(assignment,
+                                                                          tmp_path):
+    folder, stubbed = exam.build(assignment, tmp_path)
+    kept = exam.graded_but_kept(assignment)
+    answers = set(CURRICULUM[assignment]) - kept
+    built_on = {n for g in CURRICULUM[assignment] for n in BUILDS_ON.get(g, ())} - answers
+    assert answers <= stubbed and not built_on & stubbed
+    names = sorted(answers | built_on)
+    done = subprocess.run([sys.executable, "-c", PROBE.format(folder=str(tmp_path), names=names)],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    outcomes = eval(done.stdout)      # noqa: S307  our own probe's dict of strings
+    assert {n for n, o in outcomes.items() if o == "stub"} == answers
+    assert {n for n, o in outcomes.items() if o == "ran"} == built_on
+
+
+def test_only_what_a_chapter_builds_on_within_itself_is_kept():
+    assert exam.graded_but_kept("01_dot_product") == set()
+    assert exam.graded_but_kept("07_train_loop") == {"iterate_minibatches"}
+    assert exam.graded_but_kept("08_autograd") == {"Value", "Neuron", "Layer"}
+    assert exam.graded_but_kept("09_softmax_mlp") == {
+        "softmax", "one_hot", "cross_entropy", "softmax_cross_entropy_backward", "kaiming_init"}
+
+
+def test_a_stub_s_message_is_recognised():
+    assert exam.is_stub_message("nnlib's dense is not available while 01_dot_product is "
+                                "graded: the grader compares your work with it")
+    assert not exam.is_stub_message("dense raised RuntimeError")
