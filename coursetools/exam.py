@@ -9,9 +9,12 @@ from is a stub that raises: its graded names, and everything else of nnlib's but
 - what those graded names build on (``BUILDS_ON``), and what that uses in turn;
 - the data sets and figures (``datasets``, ``plotting``) and the private helpers.
 
-A graded name that another graded name of the same chapter builds on (chapter 8's
-``Value``, chapter 9's ``softmax``) has to stay; for those alone the watch in the
-student's kernel (``nnlib.grading.core.own_work_only``) still refuses the call.
+A graded name that another graded name of the same chapter builds on is a building
+block. A function (chapter 7's ``iterate_minibatches``, chapter 9's ``softmax``) is
+served: its stub asks the grader, which computes it only while it checks a graded
+name that builds on it (``nnlib.grading.kernel_side.served``). A class (chapter 8's
+``Value``, ``Neuron`` and ``Layer``) has to stay whole; for those alone the watch in
+the student's kernel (``nnlib.grading.core.own_work_only``) still refuses the call.
 """
 import ast
 import copy
@@ -28,10 +31,20 @@ KEPT_MODULES = {"datasets", "plotting", "_validate", "__init__"}
 NNLIB = Path(nnlib.__file__).resolve().parent
 
 
-def graded_but_kept(assignment):
+def building_blocks(assignment):
     """The graded names of ``assignment`` that another of its graded names builds on."""
     graded = set(CURRICULUM[assignment])
     return {n for g in graded for n in BUILDS_ON.get(g, ()) if n in graded}
+
+
+def served(assignment):
+    """The building blocks the grader computes for the sandbox: the functions among them."""
+    return {n for n in building_blocks(assignment) if not isinstance(getattr(nnlib, n), type)}
+
+
+def kept_whole(assignment):
+    """The building blocks that stay in the sandbox as they are: the classes among them."""
+    return building_blocks(assignment) - served(assignment)
 
 
 def build(assignment, target):
@@ -44,7 +57,7 @@ def build(assignment, target):
     trees = {path: ast.parse(path.read_text(encoding="utf-8"))
              for path in target.glob("*.py")}
     kept = _kept(assignment, trees)
-    answers = set(CURRICULUM[assignment]) - graded_but_kept(assignment)
+    answers = set(CURRICULUM[assignment]) - kept_whole(assignment)
     stubbed = set()
     for path, tree in trees.items():
         changed = False
@@ -53,7 +66,8 @@ def build(assignment, target):
                     and not node.name.startswith("_")
                     and (node.name in answers or (node.name not in kept
                                                   and path.stem not in KEPT_MODULES))):
-                tree.body[index] = _stub(node, assignment)
+                tree.body[index] = (_served_stub(node, assignment)
+                                    if node.name in served(assignment) else _stub(node, assignment))
                 stubbed.add(node.name)
                 changed = True
         if changed:
@@ -76,7 +90,7 @@ def _kept(assignment, trees):
              and node.name not in graded]
     todo += [n for n in definitions if n.startswith("_")]
     kept = set()
-    answers = graded - graded_but_kept(assignment)
+    answers = graded - kept_whole(assignment)
     while todo:
         name = todo.pop()
         if name in kept or name in answers or name not in definitions:
@@ -93,6 +107,16 @@ _STUB_MESSAGE = re.compile(r"^nnlib's \w+ is not available while \w+ is graded: 
 def is_stub_message(text):
     """Whether ``text`` is what a stub of this module raises."""
     return bool(_STUB_MESSAGE.match(str(text)))
+
+
+def _served_stub(node, assignment):
+    """``node`` (a function) as a call to the grader: kernel_side.served."""
+    stub = _stub(node, assignment)
+    stub.args = ast.parse("def f(*args, **kwargs): pass").body[0].args
+    stub.body = stub.body[:-1] + ast.parse(
+        f"return __import__('nnlib.grading.kernel_side', fromlist=['served']).served("
+        f"{node.name!r}, {assignment!r}, args, kwargs)").body
+    return stub
 
 
 def _stub(node, assignment):

@@ -640,6 +640,27 @@ def test_hostile_and_broken_submissions_cost_only_their_own_points(tmp_path):
     assert all(re.search(r"\), about \d+ (s|min) left$", line) for line in progress[:-1])
 
 
+def test_a_chapter_s_own_building_blocks_help_what_builds_on_them_only(tmp_path):
+    """Chapter 9: the solution's SoftmaxMLP is written on nnlib's softmax, cross_entropy,
+    ... (the grader serves them to it) and keeps its points; the same functions handed in
+    as answers, directly or with the kernel's watch switched off, lose theirs."""
+    assignment = "09_softmax_mlp"
+    correct, points = _solution_bodies(assignment), _points(assignment)
+    total = sum(points.values())
+    handed_in = {
+        "softmax_is_nnlib": {**correct, "softmax": "import nnlib\nsoftmax = nnlib.softmax"},
+        "trace_off": {**correct, "cross_entropy": (
+            "import nnlib, sys\ndef cross_entropy(probs, y):\n"
+            "    getattr(sys, 'set' + 'trace')(None)\n    return nnlib.cross_entropy(probs, y)")},
+    }
+    submissions = {"correct": _submission(assignment, correct),
+                   **{s: _submission(assignment, a) for s, a in handed_in.items()}}
+    results, _ = _grade(tmp_path, assignment, submissions)
+    assert results["correct"].score == total
+    assert results["softmax_is_nnlib"].score == total - points["softmax"]
+    assert results["trace_off"].score == total - points["cross_entropy"]
+
+
 def test_regrading_never_keeps_an_old_score_and_zips_work(tmp_path):
     assignment = "01_dot_product"
     correct = _submission(assignment, _solution_bodies(assignment))

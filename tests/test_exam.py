@@ -38,8 +38,7 @@ print(outcomes)
 def test_a_chapter_s_nnlib_has_stubs_for_its_answers_and_real_building_blocks(assignment,
                                                                           tmp_path):
     folder, stubbed = exam.build(assignment, tmp_path)
-    kept = exam.graded_but_kept(assignment)
-    answers = set(CURRICULUM[assignment]) - kept
+    answers = set(CURRICULUM[assignment]) - exam.kept_whole(assignment)
     built_on = {n for g in CURRICULUM[assignment] for n in BUILDS_ON.get(g, ())} - answers
     assert answers <= stubbed and not built_on & stubbed
     names = sorted(answers | built_on)
@@ -51,12 +50,15 @@ def test_a_chapter_s_nnlib_has_stubs_for_its_answers_and_real_building_blocks(as
     assert {n for n, o in outcomes.items() if o == "ran"} == built_on
 
 
-def test_only_what_a_chapter_builds_on_within_itself_is_kept():
-    assert exam.graded_but_kept("01_dot_product") == set()
-    assert exam.graded_but_kept("07_train_loop") == {"iterate_minibatches"}
-    assert exam.graded_but_kept("08_autograd") == {"Value", "Neuron", "Layer"}
-    assert exam.graded_but_kept("09_softmax_mlp") == {
+def test_a_chapter_s_own_building_blocks_are_served_or_kept_whole():
+    assert exam.building_blocks("01_dot_product") == set()
+    assert exam.served("07_train_loop") == {"iterate_minibatches"}
+    assert exam.kept_whole("07_train_loop") == set()
+    assert exam.served("08_autograd") == set()
+    assert exam.kept_whole("08_autograd") == {"Value", "Neuron", "Layer"}
+    assert exam.served("09_softmax_mlp") == {
         "softmax", "one_hot", "cross_entropy", "softmax_cross_entropy_backward", "kaiming_init"}
+    assert exam.kept_whole("09_softmax_mlp") == set()
 
 
 def test_a_stub_s_message_is_recognised():

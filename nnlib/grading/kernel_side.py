@@ -80,6 +80,43 @@ def _nudged(fn, array, entries, steps, args):
     return rows
 
 
+#: (socket, Server) of the test cell being answered, innermost last (serve_socket)
+_ANSWERING = []
+
+
+def served(name, assignment, args, kwargs):
+    """nnlib's ``name`` computed by the grader: what the chapter's copy of nnlib
+    (coursetools.exam) holds in place of a graded name another graded name of the
+    chapter builds on. The grader computes it only while it checks a graded name that
+    builds on it (BUILDS_ON); otherwise, and outside a test cell, it is not there."""
+    if not _ANSWERING:
+        raise RuntimeError(f"nnlib's {name} is not available while {assignment} is graded: "
+                           "the grader compares your work with it")
+    sock, server = _ANSWERING[-1]
+    encoder = wire.Encoder(server.reference)
+    send(sock, {"cb": name, "a": encoder.encode([list(args), dict(kwargs)])})
+    data = receive(sock)
+    if data is None:
+        raise RuntimeError("the grader closed the connection")
+    reply = wire.loads(data)
+    if "refused" in reply:
+        raise RuntimeError(f"nnlib's {name} may not be used here: {_text(reply['refused'])}")
+    if "x" in reply:
+        raise _rebuilt(reply["x"])
+    decoder = wire.Decoder(server.resolve, list(encoder.keep))
+    result = decoder.decode(reply.get("r"))
+    decoder.decode(reply.get("w"))          # the arguments as the reference left them (rng)
+    return iter(result) if reply.get("gen") else result
+
+
+def _rebuilt(info):
+    """The reference's exception, as the student's code would have seen it."""
+    kind = getattr(builtins, str(info.get("e")), None) if isinstance(info, dict) else None
+    if not (isinstance(kind, type) and issubclass(kind, Exception)):
+        kind = RuntimeError
+    return kind(_text(info.get("m", "")) if isinstance(info, dict) else "")
+
+
 def _source(fn):
     """inspect.getsource(fn), or None when there is none (core.source_of)."""
     try:
@@ -254,6 +291,14 @@ def serve(path, namespace):
 def serve_socket(sock, namespace):
     """Answer the grader's requests on a connected socket, with ``namespace``'s names."""
     server = Server(namespace)
+    _ANSWERING.append((sock, server))
+    try:
+        _serve(sock, server)
+    finally:
+        _ANSWERING.pop()
+
+
+def _serve(sock, server):
     while True:
         try:
             data = receive(sock)

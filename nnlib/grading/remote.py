@@ -12,9 +12,11 @@ import builtins
 import contextlib
 import functools
 import io
+import itertools
 import socket
 import time
 import traceback
+import types
 import warnings
 
 import numpy as np
@@ -50,6 +52,7 @@ class Connection:
         self.number, self.stale, self.gone = 0, None, None
         self.proxies = {}
         self.notes = []      # what the kernel did that a correct notebook does not
+        self.refusals = []   # building blocks asked for where the check does not allow them
 
     # the protocol ---------------------------------------------------------
     def request(self, op, *operands, name=None, graded=None, live=False):
@@ -79,6 +82,9 @@ class Connection:
             elif not self.gone:
                 self.stale = self.number      # a time limit struck while the kernel worked
             raise
+        if self.refusals:          # whatever the kernel made of the refusal
+            refused, self.refusals = self.refusals[0], []
+            raise core._ReferenceCalled(refused)
         return self._result(reply, sent, live, write_back=op in WRITE_BACK)
 
     def _reply(self, number, wait=None):
@@ -102,8 +108,37 @@ class Connection:
                 self._lose(f"sent something that is not plain data ({exc})")
             if not isinstance(reply, dict):
                 self._lose("sent a reply that is not a dict")
-            if reply.get("id") == number:
+            if "cb" in reply:
+                self._serve_building_block(reply)
+            elif reply.get("id") == number:
                 return reply
+
+    def _serve_building_block(self, message):
+        """Compute nnlib's building block the kernel's copy of nnlib asks for
+        (kernel_side.served), if the check in progress allows it (BUILDS_ON)."""
+        name, allowance = message.get("cb"), core.current_allowance()
+        if not isinstance(name, str) or name not in core.BUILDS_ON.get(allowance, ()):
+            self.refusals.append(str(name)[:60])
+            return send(self.sock, {"refused": f"{allowance or 'this check'} may not use it"})
+        decoder = wire.Decoder(_no_references)
+        try:
+            args, kwargs = decoder.decode(message.get("a"))
+            if not (isinstance(args, list) and isinstance(kwargs, dict)
+                    and all(isinstance(k, str) for k in kwargs)):
+                raise wire.WireError("arguments that are not a list and a dict")
+        except (wire.WireError, ValueError, TypeError) as exc:
+            return send(self.sock, {"refused": f"its arguments are not plain data ({exc})"[:300]})
+        import nnlib
+        try:
+            result = getattr(nnlib, name)(*args, **kwargs)
+            generator = isinstance(result, types.GeneratorType)
+            if generator:
+                result = list(itertools.islice(result, wire.MAX_DECODED_ITEMS))
+        except Exception as exc:     # the reference refusing the student's inputs
+            return send(self.sock, {"x": {"e": type(exc).__name__, "m": str(exc)[:2000]}})
+        encoder = wire.Encoder(self._send_other, {id(o): k for k, o in decoder.numbered.items()})
+        send(self.sock, {"r": encoder.encode(result), "w": encoder.encode([args, kwargs]),
+                         "gen": generator})
 
     def _lose(self, why):
         self.gone = f"the notebook's kernel {why}"
@@ -187,6 +222,10 @@ class Connection:
         except wire.WireError as exc:
             self._lose(f"sent a reply that is not plain data ({exc})")
         return result
+
+
+def _no_references(data):
+    raise wire.WireError("a reference to an object of the kernel's")
 
 
 # ------------------------------------------------------------------ proxies
