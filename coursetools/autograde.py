@@ -27,7 +27,6 @@ import nbformat
 from coursetools import demonstrations, exam, gradebook, limits, plain, slots, tampering
 from coursetools.curriculum import CURRICULUM
 from coursetools.sandbox import SandboxUnavailable, check_available
-from nnlib.grading.core import SECRET_VARIABLE
 
 
 STUDENT_ID = re.compile(r"[^A-Za-z0-9_.@-]+")

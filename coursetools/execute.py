@@ -35,10 +35,8 @@ from traitlets import Any, Bool, Enum, Integer, Type, Unicode
 
 from coursetools import demonstrations, exam, limits
 from coursetools.sandbox import Limits, Sandbox
-from coursetools.slots import SLOT_FOLDER_VARIABLE
 from coursetools.zygote import KernelMaker, MakerGone
 from nnlib.grading import remote
-from nnlib.grading.core import SECRET_VARIABLE
 
 #: how the kernel starts answering for a test cell: nothing of the student's is used
 SERVE = "__import__('nnlib.grading.kernel_side', fromlist=['serve']).serve({path!r}, globals())"
@@ -145,10 +143,6 @@ class SandboxedKernelManager(AsyncKernelManager):
         """Wait for the kernel to stop, looking every 10 ms (jupyter_client: 100 ms)."""
         return await super()._async_wait(pollinterval=min(pollinterval, 0.01))
 
-    async def _async_launch_kernel(self, kernel_cmd, **kw):
-        kw["env"] = {k: v for k, v in (kw.get("env") or os.environ).items()
-                     if k != SECRET_VARIABLE}
-        return await super()._async_launch_kernel(kernel_cmd, **kw)
 
 
 class ForkedProvisioner(LocalProvisioner):
@@ -171,6 +165,8 @@ class ForkedProvisioner(LocalProvisioner):
 
 #: the slot's kernel maker, kept from one notebook to the next (see coursetools.slots)
 _MAKERS = {}
+#: the folder a grading slot keeps its sandbox in, set by the slot (coursetools.slots)
+SLOT_FOLDER = []
 
 
 def kernel_maker(slot, limits, nnlib_copy=None):
@@ -182,13 +178,12 @@ def kernel_maker(slot, limits, nnlib_copy=None):
         return maker
     if maker is not None:
         maker.close()
-    folder = os.environ.get(SLOT_FOLDER_VARIABLE)      # the slot's, removed with the slot
+    folder = SLOT_FOLDER[0] if SLOT_FOLDER else None     # the slot's, removed with the slot
     root = Path(tempfile.mkdtemp(prefix=f"course-slot{slot}-", dir=folder))
     os.chmod(root, 0o755)
     sandbox = Sandbox(root / "scratch", slot, limits, handover=root / "grader",
                       nnlib_copy=nnlib_copy).prepare()
-    env = {k: v for k, v in os.environ.items() if k != SECRET_VARIABLE}
-    _MAKERS[slot] = KernelMaker(sandbox, env)
+    _MAKERS[slot] = KernelMaker(sandbox, dict(os.environ))
     return _MAKERS[slot]
 
 
@@ -229,6 +224,7 @@ class GradeOutsideKernel(Execute):
     def preprocess(self, nb, resources=None, km=None):
         self.tests = _tests_of_record(resources["nbgrader"])
         self.limits = limits.read(self.cell_limits)[0] if self.cell_limits else {}
+        self.timeout_func = self._cell_limit
         self.skipped = (demonstrations.skippable(nb.cells, demonstrations.read(self.demonstrations),
                                                  self.tests, self.skip_cells_with_tag)
                         if self.demonstrations else {})
@@ -294,10 +290,10 @@ class GradeOutsideKernel(Execute):
         km.kernel_maker = self._maker
         return km.use_folder(self.scratch / "work", self.handover)
 
-    def _get_timeout(self, cell):
-        if cell is not None and limits.cell_key(cell) in self.limits:
-            return self.limits[limits.cell_key(cell)]
-        return self.timeout
+    def _cell_limit(self, cell):
+        """nbclient's timeout_func: the cell's own limit (coursetools.limits), else the
+        notebook's."""
+        return self.limits.get(limits.cell_key(cell), self.timeout)
 
     def preprocess_cell(self, cell, resources, index):
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")

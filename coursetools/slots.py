@@ -21,9 +21,7 @@ import psutil
 from coursetools import cgroup
 from coursetools.sandbox import unmount_all_under
 
-from nnlib.grading.core import SECRET_VARIABLE
-
-SLOT_FOLDER_VARIABLE = "COURSE_SLOT_FOLDER"     # where a slot's kernel maker keeps its sandbox
+from nnlib.grading import core
 PRELOAD = ["nbgrader.apps.autogradeapp", "nbgrader.apps.nbgraderapp", "coursetools.autograde",
            "coursetools.execute", "coursetools.feedback", "nnlib.grading", "nnlib.datasets"]
 
@@ -139,10 +137,10 @@ def _serve(connection, cwd, secret, folder):
     the slot's sandbox (see coursetools.execute.kernel_maker)."""
     os.setsid()
     os.chdir(cwd)
-    os.environ[SLOT_FOLDER_VARIABLE] = folder
+    from coursetools import execute
+    execute.SLOT_FOLDER[:] = [folder]
     os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")   # nbformat's faster one
-    if secret:
-        os.environ[SECRET_VARIABLE] = secret
+    core.use_grading_secret(secret)
     _check_schemas_once()
     while True:
         job = connection.recv()

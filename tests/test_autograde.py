@@ -241,12 +241,12 @@ def test_each_realistic_bug_costs_its_own_points_and_no_others(assignment, where
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from nnlib.grading.core import SECRET_VARIABLE
+    from nnlib.grading import core
     if where == "verdict-outside":
-        monkeypatch.setenv(SECRET_VARIABLE, "a grading folder's secret")
+        monkeypatch.setattr(core, "_SECRET", ["a grading folder's secret"])
         scores_of = _remote_test_cell_scores
     else:
-        monkeypatch.delenv(SECRET_VARIABLE, raising=False)
+        monkeypatch.setattr(core, "_SECRET", [])
         scores_of = _test_cell_scores
     monkeypatch.chdir(solution_path(assignment).parent)
     namespace = _lecture_namespace(assignment)
@@ -697,7 +697,9 @@ def test_hidden_inputs_come_from_a_secret_kept_in_the_grading_folder(tmp_path):
 
     def reveal(nb):
         nb.cells.append(nbformat.v4.new_code_cell(
-            "import os\nprint('secret seen:', os.environ.get('NNLIB_GRADING_SECRET'))"))
+            "import os, re\nfrom nnlib.grading import core\n"
+            "print('secret seen:', [v for v in os.environ.values() "
+            "if re.fullmatch('[0-9a-f]{64}', v)] or core._SECRET or None)"))
     submissions = {"ann": _submission(assignment, _solution_bodies(assignment), reveal)}
     results, _ = _grade(tmp_path, assignment, submissions)
     secret_file = tmp_path / "course" / SECRET_FILE

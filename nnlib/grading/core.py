@@ -649,7 +649,14 @@ def passed(name, count):
 
 #: set by `course grade` from a secret kept in the instructor's grading folder: hidden
 #: inputs nobody can compute in advance, the same at every re-grade from that folder
-SECRET_VARIABLE = "NNLIB_GRADING_SECRET"
+#: the grading folder's secret, set by `course grade`'s grading process (use_grading_secret)
+_SECRET = []
+
+
+def use_grading_secret(secret):
+    """Draw the hidden inputs from ``secret`` from now on in this process (None: the fixed
+    seeds a student's own Jupyter uses)."""
+    _SECRET[:] = [secret] if secret else []
 
 
 def case_rng(name, hidden):
@@ -659,7 +666,7 @@ def case_rng(name, hidden):
     come from the grading secret when there is one, else from a fixed seed.
     """
     seed = sum(map(ord, name)) + (7919 if hidden else 0)
-    secret = os.environ.get(SECRET_VARIABLE, "") if hidden else ""
+    secret = _SECRET[0] if hidden and _SECRET else ""
     if secret:
         digest = hashlib.sha256(f"{secret}:{name}".encode()).digest()
         return np.random.default_rng(int.from_bytes(digest[:16], "big"))
