@@ -12,30 +12,22 @@ import functools
 import html
 import os
 import queue
-import re
 import secrets
 import shutil
 import tempfile
 import threading
 import time
 import uuid
-import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import nbformat
 from coursetools import demonstrations, exam, gradebook, limits, plain, slots, tampering
+from coursetools.submissions import collect, read_notebook
 from coursetools.curriculum import CURRICULUM
 from coursetools.sandbox import SandboxUnavailable, check_available
 
 
-STUDENT_ID = re.compile(r"[^A-Za-z0-9_.@-]+")
-IGNORED = {"__MACOSX", ".ipynb_checkpoints"}
-MAX_MEMBER_BYTES = 256 * 2 ** 20     # one file of a zip of submissions
-MAX_ARCHIVE_BYTES = 8 * 2 ** 30      # a whole zip, unpacked
-#: a notebook larger than this fails before anything parses it (a chapter's notebook with
-#: all its figures is well under 2 MB)
-MAX_NOTEBOOK_BYTES = 8 * 2 ** 20
 SECRET_FILE = "grading-secret"   # in the grading folder: see grading_secret()
 COURSE_STEP_TIMEOUT = 600   # seconds for generating the assignment or the feedback pages
 
@@ -51,130 +43,6 @@ class Result:
     cells: dict = field(default_factory=dict)   # test cell id -> points
     seconds: float = 0.0
     integrity: list = field(default_factory=list)   # (cell, what it did): reported, not scored
-
-
-# ---------------------------------------------------------------- submissions
-
-def student_id(raw):
-    """A safe student id from a file or folder name ('Ann Lee (2).ipynb' -> 'Ann_Lee_2')."""
-    cleaned = STUDENT_ID.sub("_", raw).strip("_.-@")    # no hidden files, no CSV formulas
-    return cleaned or "unnamed"
-
-
-def collect(source, assignment, scratch):
-    """Map student id -> notebook path (or why there is none) from a folder or a .zip.
-
-    Layouts: <dir>/<student>.ipynb, <dir>/<student>/<any path>/<assignment>.ipynb,
-    or <dir>/<student>/ holding exactly one notebook. Every entry gets an id and a
-    row: a top-level file that is not a notebook, a symbolic link, a zip member that
-    cannot be unpacked, or two entries whose names clean to one id are failures
-    that say so (named by the files), never silently dropped or renamed.
-    """
-    source = Path(source)
-    refused = {}
-    if source.is_file() and zipfile.is_zipfile(source):
-        folder = Path(scratch) / "unzipped"
-        refused = _safe_extract(source, folder)
-        source = folder
-    if not source.is_dir():
-        raise FileNotFoundError(f"{source} is neither a folder nor a zip file of submissions")
-    found, origins, others = {}, {}, []
-    for entry in sorted(source.iterdir()):
-        if entry.name.startswith(".") or entry.name in IGNORED:
-            continue
-        if entry.is_symlink():
-            _add(found, origins, _owner(entry.name), f"{entry.name} is a symbolic link, "
-                 "which is refused: submit the notebook itself", entry.name)
-        elif entry.is_file() and entry.suffix == ".ipynb":
-            _add(found, origins, student_id(entry.stem), entry, entry.name)
-        elif entry.is_dir():
-            _add(found, origins, student_id(entry.name), _notebook_in(entry, assignment),
-                 entry.name + "/")
-        else:
-            others.append(entry)
-    for entry in others:      # a stray file beside a student's notebook takes nothing from it
-        student = student_id(entry.stem)
-        if student not in found:
-            _add(found, origins, student, f"{entry.name} is not a notebook (a submission is "
-                 "a .ipynb file, or a folder holding one)", entry.name)
-    for student, reason in refused.items():
-        found[student] = reason
-    return found
-
-
-def _owner(name):
-    """The student id a file, folder or zip member name belongs to."""
-    parts = [p for p in PurePosixPath(name.replace("\\", "/")).parts if p not in ("/", "..", ".")]
-    if not parts:
-        return "unnamed"
-    first = parts[0]
-    return student_id(first[:-len(".ipynb")] if first.endswith(".ipynb") else first)
-
-
-def _add(found, origins, student, notebook, origin):
-    """Add one submission; a second one with the same id fails both, naming every file."""
-    if student in found:
-        origins[student].append(origin)
-        names = " and ".join(repr(o) for o in origins[student])
-        found[student] = (f"{names} give the same student id {student!r}: rename one "
-                          "and grade again")
-        return
-    origins[student] = [origin]
-    found[student] = notebook
-
-
-def _notebook_in(folder, assignment):
-    links = [p for p in folder.rglob("*") if p.is_symlink()]
-    if links:
-        return (f"{links[0].relative_to(folder.parent)} is a symbolic link, which is refused: "
-                "submit the files themselves")
-    notebooks = [p for p in folder.rglob("*.ipynb")
-                 if not any(part in IGNORED or part.startswith(".") for part in p.parts)]
-    named = [p for p in notebooks if p.name == f"{assignment}.ipynb"]
-    if len(named) == 1:
-        return named[0]
-    if len(notebooks) == 1:
-        return notebooks[0]
-    if not notebooks:
-        return "no notebook in the submission"
-    return f"{len(notebooks)} notebooks and none (or several) named {assignment}.ipynb"
-
-
-def _safe_extract(archive, target):
-    """Unpack ``archive`` into ``target``; {student id: why} for the members refused.
-
-    A member that points outside the folder, is a link, is larger than
-    MAX_MEMBER_BYTES or cannot be read fails its student only; an archive that
-    unpacks to more than MAX_ARCHIVE_BYTES is refused whole (ValueError).
-    """
-    target = Path(target).resolve()
-    target.mkdir(parents=True, exist_ok=True)
-    refused, total = {}, 0
-    with zipfile.ZipFile(archive) as zf:
-        for member in zf.infolist():
-            name, owner = member.filename, _owner(member.filename)
-            destination = (target / name).resolve()
-            kind = (member.external_attr >> 16) & 0o170000
-            why = None
-            if target not in destination.parents and destination != target:
-                why = f"the zip member {name!r} points outside the archive"
-            elif kind == 0o120000:
-                why = f"the zip member {name!r} is a symbolic link"
-            elif member.file_size > MAX_MEMBER_BYTES:
-                why = (f"the zip member {name!r} is {member.file_size / 2 ** 20:.0f} MB, over "
-                       f"the {MAX_MEMBER_BYTES // 2 ** 20} MB a file may be")
-            if why is None and not member.is_dir():
-                total += member.file_size
-                if total > MAX_ARCHIVE_BYTES:
-                    raise ValueError(f"{archive} unpacks to more than "
-                                     f"{MAX_ARCHIVE_BYTES // 2 ** 30} GB; refusing it")
-                try:
-                    zf.extract(member, target)
-                except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-                    why = f"the zip member {name!r} could not be unpacked ({type(exc).__name__})"
-            if why is not None:
-                refused.setdefault(owner, why + "; it was refused")
-    return refused
 
 
 # ------------------------------------------------------------------ integrity
@@ -372,7 +240,7 @@ def grade_one(course, student, notebook, slot):
     if isinstance(notebook, str):
         result.status, result.reason = "failed", notebook
         return result
-    nb = read_submission(notebook)
+    nb = read_notebook(notebook)
     if isinstance(nb, str):
         result.status, result.reason = "failed", nb
         return result
@@ -422,23 +290,6 @@ def grade_one(course, student, notebook, slot):
         _forget(course, student)   # no partial or stale grade stays behind
     result.seconds = time.monotonic() - started
     return result
-
-
-def read_submission(path):
-    """The notebook at ``path``, or why it cannot be graded: a file over
-    MAX_NOTEBOOK_BYTES is refused before anything parses it."""
-    try:
-        size = Path(path).stat().st_size
-    except OSError as exc:
-        return f"the notebook could not be read ({exc.strerror})"
-    if size > MAX_NOTEBOOK_BYTES:
-        return (f"the notebook is {size / 2 ** 20:.1f} MB, over the "
-                f"{MAX_NOTEBOOK_BYTES // 2 ** 20} MB a submission may be (clear large "
-                "outputs: Edit, Clear Outputs of All Cells)")
-    try:
-        return nbformat.read(str(path), as_version=4)
-    except Exception as exc:
-        return f"not a readable notebook ({type(exc).__name__})"
 
 
 @functools.lru_cache(maxsize=4)

@@ -74,10 +74,11 @@ def structure(submitted, release):
             continue
         if len(copies) > 1:
             found.append((grade_id, f"the cell appears {len(copies)} times (one counts)"))
-        for copy in copies:
-            if copy.source.strip() != original.source.strip():
+        for duplicate in copies:
+            if duplicate.source.strip() != original.source.strip():
                 found.append((grade_id, "the locked cell was edited (the original ran)"))
-            added = set(copy.metadata.get("tags", [])) - set(original.metadata.get("tags", []))
+            added = (set(duplicate.metadata.get("tags", []))
+                     - set(original.metadata.get("tags", [])))
             if added:
                 found.append((grade_id, f"tags were added ({', '.join(sorted(added))}); "
                                         "they were ignored"))

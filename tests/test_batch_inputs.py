@@ -8,11 +8,10 @@ import stat
 import zipfile
 
 import nbformat
-import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 
-from coursetools import autograde, plain, slots, tampering
-from coursetools.autograde import collect, read_submission
+from coursetools import autograde, plain, slots, submissions, tampering
+from coursetools.submissions import collect, read_notebook
 from coursetools.feedback import FeedbackExporter
 
 NOTEBOOK = nbformat.writes(new_notebook())
@@ -87,7 +86,7 @@ def test_a_bad_zip_member_fails_its_student_only(tmp_path):
 
 
 def test_a_zip_member_over_the_size_limit_fails_its_student_only(tmp_path, monkeypatch):
-    monkeypatch.setattr(autograde, "MAX_MEMBER_BYTES", 1000)
+    monkeypatch.setattr(submissions, "MAX_MEMBER_BYTES", 1000)
     archive = tmp_path / "class.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("bob/01_dot_product.ipynb", " " * 5000)
@@ -98,13 +97,13 @@ def test_a_zip_member_over_the_size_limit_fails_its_student_only(tmp_path, monke
 
 
 def test_a_notebook_over_the_size_limit_fails_before_it_is_parsed(tmp_path, monkeypatch):
-    monkeypatch.setattr(autograde, "MAX_NOTEBOOK_BYTES", 2 ** 20)
+    monkeypatch.setattr(submissions, "MAX_NOTEBOOK_BYTES", 2 ** 20)
     big = tmp_path / "big.ipynb"
     big.write_text('{"cells": [' + " " * (2 ** 20 + 1))     # not even JSON: never read
-    assert read_submission(big).startswith("the notebook is 1.0 MB, over the 1 MB")
+    assert read_notebook(big).startswith("the notebook is 1.0 MB, over the 1 MB")
     fine = tmp_path / "fine.ipynb"
     fine.write_text(NOTEBOOK)
-    assert read_submission(fine).cells == []
+    assert read_notebook(fine).cells == []
 
 
 def test_the_integrity_report_reads_a_bounded_part_of_a_huge_cell():
@@ -121,8 +120,8 @@ def test_csv_cells_never_start_a_formula():
         assert plain.csv_cell(evil).startswith("'"), evil
     assert plain.csv_cell("ann") == "ann"
     assert plain.csv_cell("a \x1b[31mred\x1b[0m") == "a [31mred[0m"
-    assert autograde.student_id("=cmd|'/C calc'!A0") == "cmd_C_calc_A0"
-    assert autograde.student_id("@ann") == "ann"
+    assert submissions.student_id("=cmd|'/C calc'!A0") == "cmd_C_calc_A0"
+    assert submissions.student_id("@ann") == "ann"
 
 
 def test_integrity_and_grades_csv_are_safe_for_spreadsheets(tmp_path):

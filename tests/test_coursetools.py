@@ -1,11 +1,11 @@
 """Unit tests of the instructor tools: collecting submissions, tags and tracebacks, integrity."""
-import zipfile
 
 import nbformat
 import pytest
 
 from coursetools import autograde
-from coursetools.autograde import Integrity, collect, student_id
+from coursetools.autograde import Integrity
+from coursetools.submissions import collect, student_id
 from coursetools.curriculum import CURRICULUM
 from coursetools.preprocessors import ShortTracebacks, StripCellTags
 

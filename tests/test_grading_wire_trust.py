@@ -1,7 +1,6 @@
 """Nothing from the student's side of the wire is trusted (nnlib.grading.wire, remote):
 replies decode into fresh data within a budget, never rewrite what a check made outside
 a call's own copies, and no special attribute but a few plain ones is ever asked for."""
-import json
 
 import numpy as np
 import pytest
