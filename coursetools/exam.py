@@ -9,8 +9,9 @@ from is a stub that raises: its graded names, and everything else of nnlib's but
 - what those graded names build on (``BUILDS_ON``), and what that uses in turn;
 - the data sets and figures (``datasets``, ``plotting``) and the private helpers.
 
-Of ``nnlib.grading`` only what the kernel needs to answer the grader is there: the
-checks run in the grader, and some of them compute expected values.
+``nnlib.grading`` stays whole: a check sends its own test functions (chapter 3's) to
+the kernel by name. Some of its helpers compute expected values (chapter 9's
+``softmax._ce_band``); taking them out is still to do.
 
 A graded name that another graded name of the same chapter builds on is a building
 block. A function (chapter 7's ``iterate_minibatches``, chapter 9's ``softmax``) is
@@ -32,11 +33,6 @@ from nnlib.grading.core import BUILDS_ON
 #: modules kept whole: data and pictures, no answers
 KEPT_MODULES = {"datasets", "plotting", "_validate", "__init__"}
 NNLIB = Path(nnlib.__file__).resolve().parent
-#: of nnlib/grading, what a student's kernel needs to answer the grader; the checks (and the
-#: expected values some of them compute) are left out
-KERNEL_SIDE = {"core.py", "wire.py", "kernel_side.py"}
-GRADING_INIT = ('"""The checks are not here while a chapter is graded: `course grade` runs '
-                'them outside this sandbox."""\nfrom nnlib.grading.core import GradingError\n')
 
 
 def building_blocks(assignment):
@@ -62,10 +58,6 @@ def build(assignment, target):
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(NNLIB, target, ignore=shutil.ignore_patterns("__pycache__"))
-    for path in (target / "grading").glob("*.py"):       # the checks run in the grader
-        if path.name not in KERNEL_SIDE:
-            path.unlink()
-    (target / "grading" / "__init__.py").write_text(GRADING_INIT, encoding="utf-8")
     trees = {path: ast.parse(path.read_text(encoding="utf-8"))
              for path in target.glob("*.py")}
     kept = _kept(assignment, trees)

@@ -266,6 +266,7 @@ def check_available(bwrap=None):
         try:
             sandbox = Sandbox(scratch, bwrap=bwrap).prepare()
         except OSError as exc:
+            unmount(scratch)         # the tmpfs prepare may have mounted before it failed
             raise SandboxUnavailable(
                 f"the sandbox's folder could not be handed to its own user ({exc.strerror}): "
                 "as root in a container whose user ids are mapped (such as `unshare "

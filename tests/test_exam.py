@@ -45,8 +45,6 @@ def test_a_chapter_s_nnlib_has_stubs_for_its_answers_and_real_building_blocks(as
     done = subprocess.run([sys.executable, "-c", PROBE.format(folder=str(tmp_path), names=names)],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert sorted(p.name for p in (folder / "grading").glob("*.py")) == [
-        "__init__.py", "core.py", "kernel_side.py", "wire.py"]
     outcomes = eval(done.stdout)      # noqa: S307  our own probe's dict of strings
     assert {n for n, o in outcomes.items() if o == "stub"} == answers
     assert {n for n, o in outcomes.items() if o == "ran"} == built_on
