@@ -8,6 +8,7 @@ CSV, and ends with a summary of what could not be graded.
 """
 import compileall
 import csv
+import json
 import functools
 import html
 import os
@@ -30,6 +31,9 @@ from coursetools.sandbox import SandboxUnavailable, check_available
 
 SECRET_FILE = "grading-secret"   # in the grading folder: see grading_secret()
 COURSE_STEP_TIMEOUT = 600   # seconds for generating the assignment or the feedback pages
+CALIBRATION_CELL_TIMEOUT = 600   # seconds per cell of the solution notebook, while it is timed
+#: the solution notebook's id while it is timed: a "+" is never in a student's (submissions)
+SOLUTION_STUDENT = "solution+reference"
 
 
 @dataclass
@@ -137,10 +141,29 @@ def prepare_course(repo, assignment, workdir, cell_timeout=None, sandbox=True, d
     if sandbox:          # the sandbox's nnlib holds no answer this chapter grades
         nnlib_copy, _ = exam.build(assignment, workdir / "exam" / assignment)
         compileall.compile_dir(str(nnlib_copy), quiet=1)
+    settings = dict(repo=repo, workdir=workdir, db_url=db_url, sandbox=sandbox,
+                    nnlib_copy=nnlib_copy,
+                    demonstrations_file=demonstrations_file if demonstrations_file.is_file()
+                    else None)
+    _write_config(timeout=cell_timeout or CALIBRATION_CELL_TIMEOUT, **settings)
+    with gradebook.open_gradebook(db_url):     # made here, once, before any slot writes to it
+        pass
+    run_nbgrader_step(["generate_assignment", assignment, "--force"], workdir,
+                      workdir / "logs" / "course-generate_assignment.log",
+                      f"nbgrader could not generate {assignment}")
+    course = Course(Path(repo), assignment, workdir, db_url, sandbox,
+                    secret=grading_secret(workdir))
     if cell_timeout is None:
-        times = limits.measure(source, sandboxed=sandbox, nnlib_copy=nnlib_copy,
-                               log_path=workdir / "logs" / "reference-kernel.log")
-        cell_timeout = limits.write(limits_file, times)
+        times = calibrate(course, source)
+        _write_config(timeout=limits.write(limits_file, times), limits_file=limits_file,
+                      **settings)
+    return course
+
+
+def _write_config(repo, workdir, db_url, sandbox, nnlib_copy, demonstrations_file, timeout,
+                  limits_file=None):
+    """The grading folder's nbgrader_config.py: the repository's settings, this folder as
+    the course, test cells decided outside the sandbox (coursetools.execute)."""
     config = (
         "# Written by `course grade`: the repository's settings, this folder as the course.\n"
         "c = get_config()  # noqa: F821\n"
@@ -150,7 +173,7 @@ def prepare_course(repo, assignment, workdir, cell_timeout=None, sandbox=True, d
         "c.CourseDirectory.release_directory = 'release'\n"
         f"c.CourseDirectory.db_url = {db_url!r}\n"
         f"c.CourseDirectory.course_id = {gradebook.COURSE_ID!r}\n"
-        f"c.Execute.timeout = {int(cell_timeout)}\n"
+        f"c.Execute.timeout = {int(timeout)}\n"
         "# Test cells are decided in nbgrader's process, student cells run in a sandbox.\n"
         "from nbgrader.converters import Autograde\n"
         "from nbgrader.preprocessors import Execute\n"
@@ -162,22 +185,62 @@ def prepare_course(repo, assignment, workdir, cell_timeout=None, sandbox=True, d
         f"c.GradeOutsideKernel.integrity_directory = {str(workdir / 'integrity')!r}\n"
         "from coursetools.feedback import FeedbackExporter\n"
         "c.GenerateFeedback.exporter_class = FeedbackExporter\n"
-        + (f"c.GradeOutsideKernel.cell_limits = {str(limits_file)!r}\n"
-           if limits_file.is_file() else "")
+        + (f"c.GradeOutsideKernel.cell_limits = {str(limits_file)!r}\n" if limits_file else "")
         + (f"c.GradeOutsideKernel.demonstrations = {str(demonstrations_file)!r}\n"
-           if demonstrations_file.is_file() else "")
+           if demonstrations_file else "")
         + (f"c.GradeOutsideKernel.nnlib_copy = {str(nnlib_copy)!r}\n" if nnlib_copy else "")
     )
-    (workdir / "nbgrader_config.py").write_text(config, encoding="utf-8")
-    logs = workdir / "logs"
-    logs.mkdir(exist_ok=True)
-    with gradebook.open_gradebook(db_url):     # made here, once, before any slot writes to it
-        pass
-    run_nbgrader_step(["generate_assignment", assignment, "--force"], workdir,
-                      logs / "course-generate_assignment.log",
-                      f"nbgrader could not generate {assignment}")
-    return Course(Path(repo), assignment, workdir, db_url, sandbox,
-                  secret=grading_secret(workdir))
+    (Path(workdir) / "nbgrader_config.py").write_text(config, encoding="utf-8")
+
+
+def calibrate(course, source):
+    """{cell key: seconds} of the solution notebook ``source``, graded in a slot as a
+    student's notebook is (the grader deciding its test cells), for the time limits
+    (coursetools.limits). RuntimeError unless it scores full marks: then the checks, the
+    sandbox or its copy of nnlib would fail correct work, and nobody is graded."""
+    student, assignment, workdir = SOLUTION_STUDENT, course.assignment, course.workdir
+    _forget(course, student)
+    target = workdir / "submitted" / student / assignment
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target / f"{assignment}.ipynb")
+    times_file, log_path = workdir / "logs" / "solution-times.json", workdir / "logs" / "solution.log"
+    times_file.unlink(missing_ok=True)
+    slot = slots.Slot(0, workdir, course.secret)
+    try:
+        code = slot.run(["autograde", assignment, "--student", student, "--force",
+                         f"--GradeOutsideKernel.timings={times_file}"],
+                        log_path, COURSE_STEP_TIMEOUT)
+    finally:
+        slot.close()
+    _, graded = gradebook.intact_and_scores(course.db_url, assignment, student)
+    _, total = gradebook.max_scores(course.db_url, assignment)
+    autograded = workdir / "autograded" / student / assignment / f"{assignment}.ipynb"
+    failing = _failed_tests(autograded) if autograded.is_file() else []
+    _forget(course, student)
+    gradebook.remove_student(course.db_url, student)
+    for stage in ("submitted", "autograded", "feedback"):
+        shutil.rmtree(workdir / stage / student, ignore_errors=True)
+    if isinstance(code, slots.Stopped) or code != 0 or graded is None or not times_file.is_file():
+        raise RuntimeError(f"could not grade the solution notebook {source} to time its cells "
+                           f"({code if isinstance(code, slots.Stopped) else f'exit code {code}'})"
+                           f"; see {log_path}")
+    if graded[0] < total:
+        raise RuntimeError(
+            f"the solution notebook {source} scores {graded[0]:g} of {total:g} points under "
+            "course grade, so correct work would lose points too; nobody was graded. "
+            + " ".join(f"{cell}: {why}" for cell, why in failing) + f" (see {log_path})")
+    return json.loads(times_file.read_text(encoding="utf-8"))
+
+
+def _failed_tests(path):
+    """[(test cell id, its error)] of a graded notebook."""
+    failed = []
+    for cell in nbformat.read(str(path), as_version=4).cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if grade_id.startswith("test_") and errors:
+            failed.append((grade_id, f"{errors[0].get('ename')}: {errors[0].get('evalue', '')}"[:400]))
+    return failed
 
 
 def run_nbgrader_step(args, cwd, log_path, failure):
@@ -251,7 +314,8 @@ def grade_one(course, student, notebook, slot):
         result.integrity = (tampering.structure(nb, released) + tampering.reaches(nb, released)
                             + tampering.copies_of_reference(nb, CURRICULUM.get(assignment, ())))
     except Exception as exc:    # the report must never stop the grading
-        result.integrity = [("", f"could not be checked ({type(exc).__name__})")]
+        result.integrity = [("", f"could not be checked ({type(exc).__name__}: "
+                                 f"{str(exc)[:200]})")]
     _drop_duplicates(nb)
     notes_file = workdir / "integrity" / f"{student}.json"
     notes_file.unlink(missing_ok=True)

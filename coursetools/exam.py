@@ -14,11 +14,12 @@ the kernel by name. Some of its helpers compute expected values (chapter 9's
 ``softmax._ce_band``); taking them out is still to do.
 
 A graded name that another graded name of the same chapter builds on is a building
-block. A function (chapter 7's ``iterate_minibatches``, chapter 9's ``softmax``) is
-served: its stub asks the grader, which computes it only while it checks a graded
-name that builds on it (``nnlib.grading.kernel_side.served``). A class (chapter 8's
-``Value``, ``Neuron`` and ``Layer``) has to stay whole; for those alone the watch in
-the student's kernel (``nnlib.grading.core.own_work_only``) still refuses the call.
+block (chapter 7's ``iterate_minibatches``, chapter 8's ``Value``, chapter 9's
+``softmax``). Its stub stays until the block's own test cell has been decided; then
+the grader hands its code over (``nnlib.grading.kernel_side._unlock``), since an
+answer already graded is no longer a key, and what builds on it runs on nnlib's own.
+Before that, a function's stub asks the grader, which computes it only while it
+checks a graded name that builds on it (``nnlib.grading.kernel_side.served``).
 """
 import ast
 import copy
@@ -42,13 +43,9 @@ def building_blocks(assignment):
 
 
 def served(assignment):
-    """The building blocks the grader computes for the sandbox: the functions among them."""
+    """The building blocks the grader computes for the sandbox until they are handed over:
+    the functions among them (a class cannot be computed elsewhere call by call)."""
     return {n for n in building_blocks(assignment) if not isinstance(getattr(nnlib, n), type)}
-
-
-def kept_whole(assignment):
-    """The building blocks that stay in the sandbox as they are: the classes among them."""
-    return building_blocks(assignment) - served(assignment)
 
 
 def build(assignment, target):
@@ -61,7 +58,7 @@ def build(assignment, target):
     trees = {path: ast.parse(path.read_text(encoding="utf-8"))
              for path in target.glob("*.py")}
     kept = _kept(assignment, trees)
-    answers = set(CURRICULUM[assignment]) - kept_whole(assignment)
+    answers = set(CURRICULUM[assignment])
     stubbed = set()
     for path, tree in trees.items():
         changed = False
@@ -94,10 +91,9 @@ def _kept(assignment, trees):
              and node.name not in graded]
     todo += [n for n in definitions if n.startswith("_")]
     kept = set()
-    answers = graded - kept_whole(assignment)
     while todo:
         name = todo.pop()
-        if name in kept or name in answers or name not in definitions:
+        if name in kept or name in graded or name not in definitions:
             continue
         kept.add(name)
         for node in definitions[name]:

@@ -661,6 +661,60 @@ def test_a_chapter_s_own_building_blocks_help_what_builds_on_them_only(tmp_path)
     assert results["trace_off"].score == total - points["cross_entropy"]
 
 
+LAUNDERED_VALUE = """import types
+
+import nnlib.autograd as _home
+
+_globals = dict(vars(_home))       # the module's helpers, copied as the class is
+
+
+def _mine(code):       # nnlib's code objects under another file name: no watch sees them
+    return code.replace(co_filename="<mine>", co_consts=tuple(
+        _mine(c) if isinstance(c, types.CodeType) else c for c in code.co_consts))
+
+
+def _copied(thing):
+    if isinstance(thing, types.FunctionType):
+        copy = types.FunctionType(_mine(thing.__code__), _globals, thing.__name__,
+                                  thing.__defaults__, thing.__closure__)
+        copy.__kwdefaults__ = thing.__kwdefaults__
+        return copy
+    if isinstance(thing, (staticmethod, classmethod)):
+        return type(thing)(_copied(thing.__func__))
+    if isinstance(thing, property):
+        return property(*(f and _copied(f) for f in (thing.fget, thing.fset, thing.fdel)))
+    return thing
+
+
+for _key, _thing in list(_globals.items()):
+    if isinstance(_thing, types.FunctionType) and _thing.__module__ == _home.__name__:
+        _globals[_key] = _copied(_thing)
+body = {"__slots__": getattr(_home.Value, "__slots__", ())}
+for key, thing in vars(_home.Value).items():
+    if key not in ("__dict__", "__weakref__", "__module__", "__qualname__", "__slots__") \\
+            and not isinstance(thing, types.MemberDescriptorType):
+        body[key] = _copied(thing)
+Value = _globals["Value"] = type("Value", (), body)
+"""
+
+
+def test_chapter_8_s_value_is_not_in_the_sandbox_until_it_is_graded(tmp_path):
+    """nnlib's Value copied method by method under another file name passes the watch of a
+    student's Jupyter; under course grade the sandbox's Value is a stub until test_Value is
+    decided, so the copy scores nothing, while the solution's Neuron, Layer and MLP, run
+    after it, keep every point."""
+    assignment = "08_autograd"
+    correct, points = _solution_bodies(assignment), _points(assignment)
+    laundered = _submission(assignment, correct)
+    for cell in laundered.cells:
+        if nbgrader_meta(cell).get("grade_id") == "Value":
+            cell.source = LAUNDERED_VALUE
+    results, _ = _grade(tmp_path, assignment, {"correct": _submission(assignment, correct),
+                                               "laundered": laundered})
+    assert results["correct"].score == sum(points.values())
+    assert results["laundered"].cells["test_Value"] == 0
+
+
 def test_regrading_never_keeps_an_old_score_and_zips_work(tmp_path):
     assignment = "01_dot_product"
     correct = _submission(assignment, _solution_bodies(assignment))
@@ -714,6 +768,44 @@ def test_hidden_inputs_come_from_a_secret_kept_in_the_grading_folder(tmp_path):
     assert secret_file.read_text().strip() == secret
     assert (tmp_path / "course" / "grades.csv").read_text() == first_csv
     assert SECRET_FILE not in {p.name for p in ROOT.iterdir()}, "never in the repository"
+
+
+def test_time_limits_come_from_the_solution_graded_as_a_student_is(tmp_path):
+    """Without --cell-timeout the solution notebook is graded first, test cells decided by
+    the grader as for everyone, and each cell's limit is 20 times its time there: chapter
+    9's hidden check trains SoftmaxMLP for 2,000 epochs on nnlib's building blocks, and two
+    correct notebooks graded side by side keep every point."""
+    from coursetools.autograde import SOLUTION_STUDENT
+    from coursetools.gradebook import open_gradebook
+
+    assignment = "09_softmax_mlp"
+    correct = _solution_bodies(assignment)
+    results, _ = _grade(tmp_path, assignment, {"ann": _submission(assignment, correct),
+                                               "bob": _submission(assignment, correct)},
+                        cell_timeout=None, jobs=2)
+    total = sum(_points(assignment).values())
+    assert [results[s].score for s in ("ann", "bob")] == [total, total]
+    timed = json.loads((tmp_path / "course" / "cell-limits.json").read_text())
+    assert {f"test_{name}" for name in CURRICULUM[assignment]} <= set(timed["limits"])
+    assert timed["reference_seconds"]["test_SoftmaxMLP"] > 0.3    # it trained, it did not fail
+    with open_gradebook(f"sqlite:///{tmp_path / 'course' / 'gradebook.db'}") as gb:
+        assert {s.id for s in gb.students} == {"ann", "bob"}
+    assert not list((tmp_path / "course").glob(f"*/{SOLUTION_STUDENT}"))
+
+
+def test_a_solution_that_loses_points_stops_the_batch_before_anyone_is_graded(tmp_path):
+    from coursetools.autograde import calibrate, prepare_course
+
+    assignment = "01_dot_product"
+    course = prepare_course(ROOT, assignment, tmp_path / "course", cell_timeout=CELL_TIMEOUT)
+    broken = tmp_path / "solution.ipynb"
+    nbformat.write(_submission(assignment, {**_solution_bodies(assignment),
+                                            "dot": _with_bug(assignment, "dot")}), str(broken))
+    with pytest.raises(RuntimeError, match=r"scores 10 of 11 points under course grade.*"
+                                           r"test_dot: GradingError: dot\("):
+        calibrate(course, broken)
+    times = calibrate(course, solution_path(assignment))
+    assert {f"test_{name}" for name in CURRICULUM[assignment]} <= set(times)
 
 
 def test_time_left_is_shown_at_the_pace_so_far():

@@ -26,7 +26,7 @@ def _namespace():
         except RuntimeError:
             return np.full(Z.shape, 1 / Z.shape[1])
 
-    return {"softmax_of": softmax_of, "init_then_draw": init_then_draw, "batches": batches,
+    return {"softmax_of": softmax_of,  "init_then_draw": init_then_draw, "batches": batches,
             "caught": caught}
 
 
@@ -68,3 +68,31 @@ def test_a_building_block_asked_for_by_the_answer_it_is_costs_the_points(student
 def test_outside_a_test_cell_a_building_block_is_not_there():
     with pytest.raises(RuntimeError, match="not available while 09_softmax_mlp is graded"):
         kernel_side.served("softmax", "09_softmax_mlp", (np.ones((1, 2)),), {})
+
+
+def test_once_its_own_test_is_decided_a_building_block_runs_in_the_kernel(monkeypatch):
+    """After test_softmax the grader hands softmax's code over (execute._unlock): the kernel
+    then computes it itself, so a SoftmaxMLP trained for 2,000 epochs does not ask the
+    grader thousands of times. The kernel's watch still refuses it where BUILDS_ON does."""
+    Z = np.array([[1.0, 2.0, 3.0], [-1.0, 0.0, 1000.0]])
+    asked = []
+    serve = remote.Connection._serve_building_block
+    monkeypatch.setattr(remote.Connection, "_serve_building_block",
+                        lambda self, message: asked.append(message["cb"]) or serve(self, message))
+    with student_process(_namespace()) as connection:
+        names = remote._CellNames(connection)
+        with core.checks_in_grader(), core.grading_as("SoftmaxMLP"):
+            before = core.call_student(names["softmax_of"], "SoftmaxMLP.loss", (Z,))
+        connection.unlock("softmax")
+        with core.checks_in_grader(), core.grading_as("SoftmaxMLP"):
+            after = core.call_student(names["softmax_of"], "SoftmaxMLP.loss", (Z,))
+        with core.checks_in_grader(), pytest.raises(core.GradingError, match="calls nnlib"):
+            core.call_student(names["softmax_of"], "cross_entropy", (Z,))
+    assert asked == ["softmax"]         # once before the unlock, never after
+    np.testing.assert_array_equal(before, nnlib.softmax(Z))
+    np.testing.assert_array_equal(after, nnlib.softmax(Z))
+
+
+def test_an_unlock_carries_only_a_module_of_nnlib_a_name_and_a_source():
+    with pytest.raises(ValueError, match="not a module, a name and a source"):
+        kernel_side._unlock("os", "system", "def system(): pass")

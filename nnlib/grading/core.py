@@ -80,6 +80,10 @@ def _codes(obj):
     return found
 
 
+#: name -> nnlib's function, in a kernel of `course grade` whose copy of nnlib holds a stub
+#: for ``name`` and whose grader has handed the code over (kernel_side.served)
+UNLOCKED = {}
+
 #: the graded names whose allowance applies, innermost last (see ``grading_as``)
 _GRADING = []
 
@@ -136,7 +140,8 @@ def own_work_only(name):
     """
     import nnlib
     allowed_names = BUILDS_ON.get(_allowance(name), ())
-    allowed = set().union(*(_codes(getattr(nnlib, n)) for n in allowed_names))
+    allowed = set().union(*(_codes(getattr(nnlib, n)) for n in allowed_names),
+                          *(_codes(UNLOCKED[n]) for n in allowed_names if n in UNLOCKED))
     running_allowed = []       # frames of allowed nnlib functions: their own calls are fine
     refused = []
 
