@@ -7,7 +7,6 @@ else), writes each student's HTML feedback without hidden tests and a grades
 CSV, and ends with a summary of what could not be graded.
 """
 import compileall
-import csv
 import json
 import functools
 import html
@@ -23,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from coursetools import demonstrations, exam, gradebook, limits, plain, slots, tampering
+from coursetools import (demonstrations, exam, gradebook, limits, plain, record, report, slots,
+                         tampering)
 from coursetools.submissions import belongs_to, collect, read_notebook
 from coursetools.curriculum import CURRICULUM
 from coursetools.sandbox import SandboxUnavailable, check_available
@@ -32,8 +32,10 @@ from coursetools.sandbox import SandboxUnavailable, check_available
 SECRET_FILE = "grading-secret"   # in the grading folder: see grading_secret()
 COURSE_STEP_TIMEOUT = 600   # seconds for generating the assignment or the feedback pages
 CALIBRATION_CELL_TIMEOUT = 600   # seconds per cell of the solution notebook, while it is timed
-#: the solution notebook's id while it is timed: a "+" is never in a student's (submissions)
-SOLUTION_STUDENT = "solution+reference"
+#: how the solution notebook's id starts while it is timed (then the assignment and a random
+#: part, for graders sharing one gradebook): a "+" is never in a student's (submissions)
+SOLUTION_STUDENT = "solution+"
+NBGRADER_EXPORT = "nbgrader-grades.csv"   # what `nbgrader export` writes in the grading folder
 
 
 @dataclass
@@ -112,6 +114,7 @@ class Course:
     submission_timeout: float = 900
     integrity: Integrity = None      # only without a sandbox: the files to restore
     secret: str = ""                 # see grading_secret()
+    roster: dict = field(default_factory=dict)   # coursetools.roster: id -> names and email
 
 
 def prepare_course(repo, assignment, workdir, cell_timeout=None, sandbox=True, db_url=None,
@@ -185,6 +188,8 @@ def _write_config(repo, workdir, db_url, sandbox, nnlib_copy, demonstrations_fil
         f"c.GradeOutsideKernel.integrity_directory = {str(workdir / 'integrity')!r}\n"
         "from coursetools.feedback import FeedbackExporter\n"
         "c.GenerateFeedback.exporter_class = FeedbackExporter\n"
+        "# `nbgrader export` here must not overwrite course grade's grades.csv\n"
+        f"c.ExportPlugin.to = {NBGRADER_EXPORT!r}\n"
         + (f"c.GradeOutsideKernel.cell_limits = {str(limits_file)!r}\n" if limits_file else "")
         + (f"c.GradeOutsideKernel.demonstrations = {str(demonstrations_file)!r}\n"
            if demonstrations_file else "")
@@ -198,7 +203,8 @@ def calibrate(course, source):
     student's notebook is (the grader deciding its test cells), for the time limits
     (coursetools.limits). RuntimeError unless it scores full marks: then the checks, the
     sandbox or its copy of nnlib would fail correct work, and nobody is graded."""
-    student, assignment, workdir = SOLUTION_STUDENT, course.assignment, course.workdir
+    assignment, workdir = course.assignment, course.workdir
+    student = f"{SOLUTION_STUDENT}{assignment}+{uuid.uuid4().hex[:8]}"
     _forget(course, student)
     target = workdir / "submitted" / student / assignment
     target.mkdir(parents=True, exist_ok=True)
@@ -220,6 +226,7 @@ def calibrate(course, source):
     gradebook.remove_student(course.db_url, student)
     for stage in ("submitted", "autograded", "feedback"):
         shutil.rmtree(workdir / stage / student, ignore_errors=True)
+    (workdir / "integrity" / f"{student}.json").unlink(missing_ok=True)
     if isinstance(code, slots.Stopped) or code != 0 or graded is None or not times_file.is_file():
         raise RuntimeError(f"could not grade the solution notebook {source} to time its cells "
                            f"({code if isinstance(code, slots.Stopped) else f'exit code {code}'})"
@@ -433,17 +440,6 @@ def _failure_page(assignment, r):
             "you think this is a mistake.</p></body></html>")
 
 
-def write_csv(path, results, cell_max):
-    columns = ["student_id", "status", "score", "max_score", *cell_max, "reason"]
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([plain.csv_cell(c) for c in columns])
-        for r in sorted(results, key=lambda r: r.student):
-            writer.writerow([plain.csv_cell(r.student), r.status, f"{r.score:g}",
-                             f"{r.max_score:g}", *(f"{r.cells.get(c, 0.0):g}" for c in cell_max),
-                             plain.csv_cell(r.reason)])
-
-
 # ----------------------------------------------------------------- the batch
 
 def _time_left(elapsed, done, count):
@@ -474,14 +470,16 @@ def default_jobs():
 
 def grade_class(repo, assignment, submissions, workdir, cell_timeout=None,
                 submission_timeout=900, out=print, sandbox=True, db_url=None, jobs=None,
-                run_demonstrations=False):
+                run_demonstrations=False, roster=None):
     """Grade every submission; write grades.csv, integrity.csv and feedback; return the Results.
 
     Student code runs in a bubblewrap sandbox; without one this refuses to run
     (SandboxUnavailable) unless ``sandbox`` is False, the instructor's explicit choice,
     which also grades one student at a time. ``db_url`` is the gradebook (default SQLite
     in ``workdir``); ``jobs`` the students graded side by side (default: one per core);
-    ``run_demonstrations`` runs the demonstration cells too (see prepare_course).
+    ``run_demonstrations`` runs the demonstration cells too (see prepare_course);
+    ``roster`` ({id: names and email}, coursetools.roster) names the students in the
+    gradebook and gives everyone on it a row of grades.csv.
     """
     if jobs is not None and jobs < 1:
         raise ValueError(f"--jobs must be at least 1, not {jobs}")
@@ -509,6 +507,7 @@ def grade_class(repo, assignment, submissions, workdir, cell_timeout=None,
             course = prepare_course(repo, assignment, workdir, cell_timeout, sandbox, db_url,
                                     run_demonstrations)
             course.submission_timeout = submission_timeout
+            course.roster = dict(roster or {})
             if not sandbox:
                 course.integrity = Integrity(repo, course.workdir)
             results = _grade_all(course, found, jobs, out)
@@ -521,7 +520,7 @@ def _grade_all(course, found, jobs, out):
     cell_max, total = gradebook.max_scores(course.db_url, course.assignment)
     out(f"Grading {len(found)} submission(s) of {course.assignment} ({total:g} points) in "
         f"{course.workdir}, {jobs} at a time")
-    gradebook.add_students(course.db_url, list(found))
+    gradebook.add_students(course.db_url, list(found), course.roster)
     todo = queue.SimpleQueue()
     for item in found.items():
         todo.put(item)
@@ -556,8 +555,14 @@ def _grade_all(course, found, jobs, out):
         thread.join()
     results = [done[s] for s in found]
     write_failure_pages(course.workdir, course.assignment, results)
-    write_csv(course.workdir / "grades.csv", results, cell_max)
-    tampering.write_csv(course.workdir / "integrity.csv", {r.student: r.integrity for r in results})
+    everyone, cell_max = record.whole_class(course.workdir, course.assignment, course.db_url,
+                                            results, Result, course.roster)
+    record.write(course.workdir, everyone, cell_max)
+    solution = course.repo / "solutions" / course.assignment / f"{course.assignment}.ipynb"
+    _, answers = report.read_graded(solution)
+    report.write(course.workdir, course.assignment, everyone, cell_max,
+                 {name: answers[name] for name in CURRICULUM.get(course.assignment, ())
+                  if name in answers})
     return results
 
 
@@ -575,6 +580,8 @@ def _report(course, results, out):
             cell, what = r.integrity[0]
             more = f" (+{len(r.integrity) - 1} more)" if len(r.integrity) > 1 else ""
             out(f"  - {r.student}: {cell + ': ' if cell else ''}{what}{more}")
-    out(f"Grades: {course.workdir / 'grades.csv'}")
+    out(f"Grades (the whole class, every batch in this folder): "
+        f"{course.workdir / record.GRADES}")
+    out(f"Class report (what the checks diagnosed): {course.workdir / report.HTML}")
     out(f"Feedback: {course.workdir / 'feedback'}/<student>/{course.assignment}/"
         f"{course.assignment}.html")

@@ -3,6 +3,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from coursetools import roster
 from coursetools.autograde import UNSAFE_FLAG, grade_class
 from coursetools.sandbox import SandboxUnavailable
 from coursetools.generate import generate
@@ -24,7 +25,7 @@ def main(argv=None):
                        help="folder or .zip: <student>.ipynb files or one folder per student")
     grade.add_argument("--out", type=Path, default=None,
                        help="course folder for the gradebook, feedback and grades.csv "
-                            "(default: grading/<assignment>)")
+                            "(default: grading/<assignment> in the current folder)")
     grade.add_argument("--cell-timeout", type=int, default=None,
                        help="seconds any cell may run before it is interrupted (default: per "
                             "cell, 20 times the solution's own time here, at least 5 s)")
@@ -39,6 +40,10 @@ def main(argv=None):
     grade.add_argument("--run-demonstrations", action="store_true",
                        help="run every cell, also the demonstrations and try-outs that no "
                             "later cell needs (slower; their output then shows in feedback)")
+    grade.add_argument("--roster", type=Path, default=None,
+                       help="a CSV of the class: id (or student_id), and optionally "
+                            "first_name, last_name, email; formgrader shows the names, and "
+                            "grades.csv gets a row for everyone on it")
     grade.add_argument(UNSAFE_FLAG, action="store_true",
                        help="grade without the bubblewrap sandbox: student code then runs with "
                             "your rights (files, network, other submissions)")
@@ -58,13 +63,15 @@ def main(argv=None):
                      f"choose from {', '.join(assignments(repo))}")
     if not args.submissions.exists():
         parser.error(f"{args.submissions} does not exist")
-    out = args.out or repo / "grading" / args.assignment
+    out = (args.out or Path("grading") / args.assignment).resolve()
     try:
+        students = roster.read(args.roster) if args.roster else None
         results = grade_class(repo, args.assignment, args.submissions, out,
                               cell_timeout=args.cell_timeout,
                               submission_timeout=args.submission_timeout,
                               sandbox=not args.unsafe_no_sandbox, db_url=args.db,
-                              jobs=args.jobs, run_demonstrations=args.run_demonstrations)
+                              jobs=args.jobs, run_demonstrations=args.run_demonstrations,
+                              roster=students)
     except (SandboxUnavailable, ValueError, RuntimeError) as exc:
         print(f"course grade: {exc}", file=sys.stderr)
         return 2

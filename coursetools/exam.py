@@ -9,9 +9,10 @@ from is a stub that raises: its graded names, and everything else of nnlib's but
 - what those graded names build on (``BUILDS_ON``), and what that uses in turn;
 - the data sets and figures (``datasets``, ``plotting``) and the private helpers.
 
-``nnlib.grading`` stays whole: a check sends its own test functions (chapter 3's) to
-the kernel by name. Some of its helpers compute expected values (chapter 9's
-``softmax._ce_band``); taking them out is still to do.
+Of ``nnlib.grading`` only what the kernel needs to answer the grader is there (the
+protocol, ``core``'s watch, and the functions checks hand to student code to call,
+``kernel_functions``): the checks themselves, whose helpers compute expected values,
+run in the grader and are not in the sandbox.
 
 A graded name that another graded name of the same chapter builds on is a building
 block (chapter 7's ``iterate_minibatches``, chapter 8's ``Value``, chapter 9's
@@ -33,6 +34,19 @@ from nnlib.grading.core import BUILDS_ON
 
 #: modules kept whole: data and pictures, no answers
 KEPT_MODULES = {"datasets", "plotting", "_validate", "__init__"}
+#: the modules of nnlib.grading the student's kernel uses; the checks are left out
+KERNEL_GRADING_MODULES = {"core", "wire", "kernel_side", "kernel_functions"}
+_GRADING_INIT = '''"""nnlib.grading in `course grade`'s sandbox: the checks are not here.
+
+A test cell runs in the grader's process, outside the sandbox (coursetools.execute);
+the student's kernel only answers its requests (kernel_side).
+"""
+
+
+def __getattr__(name):
+    raise AttributeError(f"nnlib.grading.{name} is not in the sandbox: the grader runs the "
+                         "checks outside it")
+'''
 NNLIB = Path(nnlib.__file__).resolve().parent
 
 
@@ -55,6 +69,10 @@ def build(assignment, target):
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(NNLIB, target, ignore=shutil.ignore_patterns("__pycache__"))
+    for path in (target / "grading").glob("*.py"):
+        if path.stem not in KERNEL_GRADING_MODULES:
+            path.unlink()
+    (target / "grading" / "__init__.py").write_text(_GRADING_INIT, encoding="utf-8")
     trees = {path: ast.parse(path.read_text(encoding="utf-8"))
              for path in target.glob("*.py")}
     kept = _kept(assignment, trees)

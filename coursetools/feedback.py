@@ -7,7 +7,8 @@ rendered once per source. The page is the same as nbconvert's, but for one pass 
 exporter does itself: nbconvert reads the whole page back with BeautifulSoup (a fifth of
 its time here) to give images an alt text and JupyterLab's cells a tab stop; the
 feedback template has no JupyterLab cells, and the alt text is added to the ``<img>``
-tags directly.
+tags directly. The summary at the top names each test cell by the function it checks
+(nbgrader calls each one "Test cell"), and the check messages wrap instead of scrolling.
 
 Students write the markdown, the raw cells and (through their code) the outputs, so
 the page shows them as data, never as markup the instructor's browser runs: rendered
@@ -25,6 +26,10 @@ from nbconvert.exporters import HTMLExporter, TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
+#: the check messages wrap at the page's width instead of scrolling sideways
+WRAPPED_OUTPUT = ("<style>div.output_area pre{white-space:pre-wrap;overflow-wrap:anywhere}"
+                  "</style>")
+_TEST_CELL_LINK = re.compile(r'<a href="#test_(\w+)">Test cell</a>')
 #: what nbconvert writes for an image without a description
 MISSING_ALT = "No description has been provided for this image"
 _IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\salt=)(?=[\s/>])", re.IGNORECASE)
@@ -140,4 +145,11 @@ class FeedbackExporter(HTMLExporter):
         self.register_filter("filter_data_type", WidgetsDataTypeFilter(
             notebook_metadata=self._nb_metadata, parent=self, resources=resources))
         page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
-        return _IMG_WITHOUT_ALT.sub(f'<img alt="{MISSING_ALT}"', page), resources
+        return readable(_IMG_WITHOUT_ALT.sub(f'<img alt="{MISSING_ALT}"', page)), resources
+
+
+def readable(page):
+    """nbgrader's feedback ``page`` with what this course adds: the summary at the top names
+    the function each test cell checks (test_<name>), and the messages wrap."""
+    page = _TEST_CELL_LINK.sub(r'<a href="#test_\1">Checks of <code>\1</code></a>', page)
+    return page.replace("</head>", WRAPPED_OUTPUT + "</head>", 1)

@@ -82,13 +82,20 @@ def open_gradebook(url):
         gb.close()
 
 
-def add_students(url, students):
-    """Make sure every student has a row before slots grade them at once."""
+def add_students(url, students, roster=None):
+    """Make sure every student, and everyone on the ``roster`` ({id: {first_name, last_name,
+    email}}, coursetools.roster), has a row before slots grade them at once; the roster's
+    names and emails are what formgrader shows."""
+    roster = roster or {}
+
     def add():
         with open_gradebook(url) as gb:
             known = {s.id for s in gb.students}
-            for student in students:
-                if student not in known:
+            for student in sorted(set(students) | set(roster)):
+                names = {k: v for k, v in roster.get(student, {}).items() if v}
+                if names:
+                    gb.update_or_create_student(student, **names)
+                elif student not in known:
                     gb.add_student(student)
     _retrying(add)
 

@@ -29,3 +29,9 @@ def csv_cell(text):
     leading apostrophe (OWASP's advice), and control characters are dropped."""
     text = _CONTROL.sub("", str(text))
     return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def from_csv_cell(text):
+    """A cell of a CSV this package wrote, as it was before ``csv_cell`` (control
+    characters aside)."""
+    return text[1:] if text[:1] == "'" and text[1:2] and text[1] in _FORMULA_START else text

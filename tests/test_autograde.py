@@ -640,6 +640,25 @@ def test_hostile_and_broken_submissions_cost_only_their_own_points(tmp_path):
     assert all(re.search(r"\), about \d+ (s|min) left$", line) for line in progress[:-1])
 
 
+def test_an_endless_loop_in_a_checked_call_costs_that_function_only_and_is_no_finding(
+        tmp_path):
+    """dot_loop loops forever once called, so its check runs into the cell's time limit:
+    that check fails and says so, the kernel is interrupted, and every later function keeps
+    its points; a time limit is a grading result, not tampering."""
+    assignment = "01_dot_product"
+    correct, points = _solution_bodies(assignment), _points(assignment)
+    looping = {**correct, "dot_loop": "def dot_loop(x, w):\n    while True:\n        pass"}
+    results, _ = _grade(tmp_path, assignment, {"loops": _submission(assignment, looping)},
+                        cell_timeout=3)
+    assert results["loops"].score == sum(points.values()) - points["dot_loop"]
+    assert results["loops"].integrity == []
+    graded = read(tmp_path / "course" / "autograded" / "loops" / assignment /
+                  f"{assignment}.ipynb")
+    failed = [errors(c)[0].evalue for c in graded.cells
+              if nbgrader_meta(c).get("grade_id") == "test_dot_loop"]
+    assert "ran past the time limit of 3 s (an endless loop, or a very slow one?)" in failed[0]
+
+
 def test_a_chapter_s_own_building_blocks_help_what_builds_on_them_only(tmp_path):
     """Chapter 9: the solution's SoftmaxMLP is written on nnlib's softmax, cross_entropy,
     ... (the grader serves them to it) and keeps its points; the same functions handed in
@@ -742,6 +761,60 @@ def test_regrading_never_keeps_an_old_score_and_zips_work(tmp_path):
     assert not (course / "autograded" / "ann").joinpath(assignment).exists()
 
 
+def test_batches_into_one_folder_keep_the_whole_class_and_nbgrader_export_writes_its_own(
+        tmp_path):
+    """grades.csv is the whole class whatever batch came last (a late batch, a re-grade of
+    one student), integrity.csv and the class report too; `nbgrader export` in the folder
+    writes its own file."""
+    from coursetools import record, report
+
+    assignment = "01_dot_product"
+    correct = _solution_bodies(assignment)
+    course = tmp_path / "course"
+
+    def batch(name, submissions, roster=None):
+        folder = tmp_path / name
+        folder.mkdir()
+        for student, nb in submissions.items():
+            nbformat.write(nb, str(folder / f"{student}.ipynb"))
+        return grade_class(ROOT, assignment, folder, course, CELL_TIMEOUT, SUBMISSION_TIMEOUT,
+                           out=lambda line: None, roster=roster)
+
+    batch("first", {"ann": _submission(assignment, correct),
+                    "bob": _submission(assignment, {**correct, "dense": BUGS["dense"]}),
+                    "cy": _submission(assignment, correct, _appended(
+                        "import os\nos.listdir('/')"))})
+    first_rows = (course / "grades.csv").read_text().splitlines()
+    late = batch("late", {"dee": _submission(assignment, {}),
+                          "bob": _submission(assignment, correct)},
+                 roster={"ann": {"first_name": "Ann", "last_name": "Lee", "email": ""},
+                         "zed": {"first_name": "Zed", "last_name": "", "email": ""}})
+    assert [r.student for r in late] == ["bob", "dee"]          # the batch itself
+    rows = _csv(tmp_path)
+    total = sum(_points(assignment).values())
+    assert {s: (r["status"], float(r["score"])) for s, r in rows.items()} == {
+        "ann": ("graded", total), "bob": ("graded", total), "cy": ("graded", total),
+        "dee": ("graded", 0), "zed": ("missing", 0)}
+    from coursetools.gradebook import open_gradebook
+    with open_gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        assert (gb.find_student("ann").first_name, gb.find_student("ann").last_name) == \
+            ("Ann", "Lee")
+        assert gb.find_student("zed").first_name == "Zed"
+    now = (course / "grades.csv").read_text().splitlines()
+    for student in ("ann", "cy"):                               # their rows did not change
+        assert [ln for ln in now if ln.startswith(student + ",")] == \
+               [ln for ln in first_rows if ln.startswith(student + ",")]
+    assert "cy" in record.read_integrity(course / "integrity.csv")
+    page = (course / report.HTML).read_text()
+    assert "4 submission(s): 4 graded" in page and "1 student(s) on the roster" in page
+    assert "Unusually similar code" in page and "What to re-teach" in page
+
+    exported = _nbgrader(["export"], course)
+    assert exported.returncode == 0, exported.stderr
+    assert (course / "grades.csv").read_text().splitlines() == now
+    assert "ann" in (course / "nbgrader-grades.csv").read_text()
+
+
 def test_hidden_inputs_come_from_a_secret_kept_in_the_grading_folder(tmp_path):
     """The grader draws the hidden inputs from the folder's secret, made once and kept, so a
     re-grade gives the same CSV; the student's kernel never sees the secret."""
@@ -790,7 +863,7 @@ def test_time_limits_come_from_the_solution_graded_as_a_student_is(tmp_path):
     assert timed["reference_seconds"]["test_SoftmaxMLP"] > 0.3    # it trained, it did not fail
     with open_gradebook(f"sqlite:///{tmp_path / 'course' / 'gradebook.db'}") as gb:
         assert {s.id for s in gb.students} == {"ann", "bob"}
-    assert not list((tmp_path / "course").glob(f"*/{SOLUTION_STUDENT}"))
+    assert not list((tmp_path / "course").glob(f"*/{SOLUTION_STUDENT}*"))
 
 
 def test_a_solution_that_loses_points_stops_the_batch_before_anyone_is_graded(tmp_path):

@@ -3,6 +3,7 @@ ids, links, zip members, CSV cells, console lines, feedback pages, notebook size
 import csv
 import io
 import os
+import re
 import signal
 import stat
 import zipfile
@@ -11,7 +12,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 
-from coursetools import autograde, plain, slots, submissions, tampering
+from coursetools import autograde, plain, record, slots, submissions, tampering
 from coursetools.submissions import collect, read_notebook
 from coursetools.feedback import FeedbackExporter
 from nbtools import ROOT
@@ -131,9 +132,10 @@ def test_integrity_and_grades_csv_are_safe_for_spreadsheets(tmp_path):
     rows = list(csv.reader(io.StringIO((tmp_path / "integrity.csv").read_text())))
     assert rows[1] == ["ann", "'=HYPERLINK(1)", "'+evil"]
     result = autograde.Result("ann", status="failed", reason="=1+1")
-    autograde.write_csv(tmp_path / "grades.csv", [result], {"-test": 1})
+    record.write(tmp_path, [result], {"-test": 1})
     rows = list(csv.reader(io.StringIO((tmp_path / "grades.csv").read_text())))
     assert rows[0][4] == "'-test" and rows[1][-1] == "'=1+1"
+    assert record.read_grades(tmp_path / "grades.csv")["ann"]["reason"] == "=1+1"   # read back
 
 
 def test_the_console_prints_no_control_characters():
@@ -175,6 +177,19 @@ def test_feedback_pages_show_student_markup_as_text():
     assert "&lt;IPython.core.display.HTML object&gt;" in page
     assert "<b>bold</b>" in page
     assert "not shown" in page
+
+
+def test_feedback_names_each_test_cell_by_its_function_and_wraps_the_messages():
+    message = "dense(array (4, 3), ...) is wrong. Likely bug: " + "the bias is missing " * 20
+    test = new_code_cell("grading.check_dense(dense)", outputs=[
+        new_output("error", ename="GradingError", evalue=message, traceback=[message])])
+    test.metadata["nbgrader"] = {"grade": True, "grade_id": "test_dense", "points": 2,
+                                 "score": 0, "solution": False, "locked": True}
+    page = _feedback_page(new_notebook(cells=[test]))
+    assert '<a href="#test_dense">Checks of <code>dense</code></a>' in page
+    assert ">Test cell<" not in page
+    head = page[:page.index("</head>")]
+    assert "white-space:pre-wrap" in head
 
 
 def test_a_slot_that_crashes_is_reported_as_a_crash_not_a_timeout(tmp_path):
@@ -234,3 +249,24 @@ def test_a_sandbox_that_cannot_have_a_user_of_its_own_says_why(monkeypatch):
     assert "user namespaces are switched off" in sandbox._cause(
         "bwrap: setting up uid map: Permission denied")
     assert sandbox._cause("bwrap: something else") == ""
+
+
+# ------------------------------------------------------------------ the roster
+
+def test_a_roster_names_the_students_and_says_what_is_wrong_with_it(tmp_path):
+    from coursetools import roster
+    good = tmp_path / "roster.csv"
+    good.write_text("\ufeffStudent_ID,first_name,last_name,email,section\n"
+                    "Ann Lee,Ann,Lee,ann@example.org,A\nbob,,,,B\n", encoding="utf-8")
+    assert roster.read(good) == {
+        "Ann_Lee": {"first_name": "Ann", "last_name": "Lee", "email": "ann@example.org"},
+        "bob": {"first_name": "", "last_name": "", "email": ""}}
+    for text, words in [("name,email\nann,a@x\n", "no id column"),
+                        ("id,first_name\nann,A\n,B\n", "no id on line 3"),
+                        ("id\nann\nAnn\nann\n", "the id 'ann' twice (lines 2 and 4)")]:
+        bad = tmp_path / "bad.csv"
+        bad.write_text(text, encoding="utf-8")
+        with pytest.raises(ValueError, match=re.escape(words)):
+            roster.read(bad)
+    with pytest.raises(ValueError, match="cannot read the roster"):
+        roster.read(tmp_path / "none.csv")

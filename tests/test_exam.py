@@ -96,3 +96,36 @@ def test_a_building_block_class_is_a_stub_until_its_code_is_handed_over(tmp_path
                           timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["{'Value':", "'stub',", "'Neuron':", "'stub'}", "4.0", "True"]
+
+
+GRADING_PROBE = """
+import importlib, sys
+sys.path.insert(0, {folder!r})
+import nnlib.grading
+from nnlib.grading import core, kernel_functions, kernel_side, wire
+found = []
+for module in ("softmax", "chain_rule", "remote", "value_reading"):
+    try:
+        importlib.import_module("nnlib.grading." + module)
+        found.append(module)
+    except ImportError:
+        pass
+try:
+    nnlib.grading.check_softmax
+    found.append("check_softmax")
+except AttributeError as error:
+    assert "not in the sandbox" in str(error)
+print(found)
+"""
+
+
+@pytest.mark.parametrize("assignment", ["03_chain_rule", "09_softmax_mlp"])
+def test_the_sandbox_s_nnlib_grading_holds_what_the_kernel_needs_and_no_check(assignment,
+                                                                             tmp_path):
+    """The checks' helpers compute expected values (chapter 9's cross-entropy band, say):
+    none of them is in the sandbox; the protocol and chapter 3's test functions are."""
+    exam.build(assignment, tmp_path)
+    done = subprocess.run([sys.executable, "-c", GRADING_PROBE.format(folder=str(tmp_path))],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -246,6 +246,18 @@ def test_a_call_that_runs_too_long_is_stopped_and_the_connection_recovers():
             connection.request("name", name="number")
 
 
+def test_a_call_past_the_cell_s_limit_fails_its_check_is_stopped_and_is_not_a_finding():
+    """The connection's deadline (the cell's time limit) is a grading result: the check
+    fails saying so, the kernel is interrupted so the notebook's later cells still run,
+    and nothing goes to the integrity report."""
+    with student_process(_namespace(), deadline=1) as connection:
+        names = remote._CellNames(connection)
+        with pytest.raises(core.GradingError, match=r"ran past the time limit of 1 s \(an "
+                                                    r"endless loop, or a very slow one\?\)"):
+            core.call_student(names["loops"], "loops", (1,))
+        assert connection.notes == []
+
+
 def test_warnings_and_refusals_reach_the_checks():
     with student_process(_namespace()) as connection:
         names = remote._CellNames(connection)

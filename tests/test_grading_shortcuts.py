@@ -13,7 +13,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from traitlets.config import Config
 
 from coursetools import demonstrations
-from coursetools.feedback import MISSING_ALT, FeedbackExporter
+from coursetools.feedback import MISSING_ALT, FeedbackExporter, readable
 from coursetools.limits import cell_key
 from nbtools import ASSIGNMENTS, nbgrader_meta, read, solution_path
 
@@ -129,10 +129,12 @@ def _config():
 
 
 def _page(exporter_class, nb):
+    """The page ``exporter_class`` renders; nbconvert's own with the course's additions
+    (feedback.readable: test cells named, messages wrapped), for comparing."""
     page, _ = exporter_class(config=_config()).from_notebook_node(
         nb, {"metadata": {"name": "chapter"}, "nbgrader": {"notebook": "chapter", "score": 1, "max_score": 2,
                                                      "late_penalty": 0}})
-    return page
+    return page if exporter_class is FeedbackExporter else readable(page)
 
 
 def _normal(page):

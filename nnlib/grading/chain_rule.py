@@ -9,32 +9,12 @@ from nnlib.grading import core
 from nnlib.grading.core import (GradingError, Hint, SIGN_FLIPPED, call_student, case_rng, compare,
                                 describe_call, ensure_student_function, passed, run_cases,
                                 time_limit, type_name)
+from nnlib.grading.kernel_functions import f_coupled, f_cube, f_exp, f_sin
 
 DEFAULT_H = 1e-5
 #: a student's central difference and nnlib's, with the same h, agree to rounding
 #: (about 1e-16 * |f| / h); a one-sided difference is off by about h * f'' / 2
 RTOL, ATOL = 1e-6, 1e-7
-
-
-# ---------------------------------------------------------------- smooth test functions
-# Named so that messages read numerical_gradient(f_sin, array (5,)). They work on
-# scalars and arrays alike; some return numpy scalars, some Python floats.
-
-def f_sin(x):
-    return np.sum(np.sin(x) * x ** 2)
-
-
-def f_coupled(x):
-    """Couples the entries, so an x left perturbed changes the later partial derivatives."""
-    return float(np.log(1.0 + np.sum(x ** 2)) + np.sum(np.cos(x)) * np.sum(x))
-
-
-def f_exp(x):
-    return np.sum(np.exp(0.5 * x)) + 0.25 * np.sum(x ** 4)
-
-
-def f_cube(x):
-    return float(np.sum(x ** 3 - 2.0 * x))
 
 
 def _step(args):

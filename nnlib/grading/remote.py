@@ -89,16 +89,17 @@ class Connection:
         return self._result(reply, sent, live, write_back=op in WRITE_BACK)
 
     def _reply(self, number, wait=None):
-        end = time.monotonic() + (self.deadline if wait is None else wait)
+        seconds = self.deadline if wait is None else wait
+        end = time.monotonic() + seconds
         while True:
             left = end - time.monotonic()
             if left <= 0:
-                return self._lose("did not answer in time")
+                return self._time_out(seconds)
             self.sock.settimeout(left)
             try:
                 data = receive(self.sock)
             except socket.timeout:
-                return self._lose("did not answer in time")
+                return self._time_out(seconds)
             except (OSError, wire.WireError) as exc:
                 return self._lose(f"broke the connection ({exc})")
             if data is None:
@@ -140,6 +141,16 @@ class Connection:
         encoder = wire.Encoder(self._send_other, {id(o): k for k, o in decoder.numbered.items()})
         send(self.sock, {"r": encoder.encode(result), "w": encoder.encode([args, kwargs]),
                          "gen": generator})
+
+    def _time_out(self, seconds):
+        """A call past the cell's time limit: a grading result (the check fails, saying so),
+        not a finding. The kernel is asked to stop the call, so that the notebook's later
+        cells still run; this connection is done."""
+        self.gone = (f"the notebook's kernel ran past the time limit of {seconds:g} s (an "
+                     "endless loop, or a very slow one?)")
+        with contextlib.suppress(Exception):
+            self.interrupt()
+        raise KernelGone(self.gone)
 
     def _lose(self, why):
         self.gone = f"the notebook's kernel {why}"
