@@ -35,7 +35,7 @@ _HOME = {
     # 08 autograd
     "Value": "autograd", "Neuron": "autograd", "Layer": "autograd", "MLP": "autograd",
     # data sets (all offline)
-    "load_digits_split": "datasets", "make_spiral": "datasets", "make_moons": "datasets",
+    "load_digits_split": "datasets", "load_heart": "datasets", "make_spiral": "datasets", "make_moons": "datasets",
     "make_toy": "datasets",
     # stable losses straight from logits
     "binary_cross_entropy_from_logits": "losses", "cross_entropy_from_logits": "losses",

@@ -5,6 +5,8 @@ course substitutes data that comes with scikit-learn (breast cancer, 8x8
 digits) or is generated (spiral, moons, a 4-example toy set). Features are
 float64, class labels int64.
 """
+from pathlib import Path
+
 import numpy as np
 import sklearn.datasets
 from sklearn.model_selection import train_test_split
@@ -34,6 +36,44 @@ def load_and_split(test_size=0.2, random_state=0):
         test_size=test_size, random_state=random_state, stratify=y)
     scaler = StandardScaler().fit(X_train)
     return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+
+
+def load_heart(path):
+    """A heart-disease table of your own, as the lectures used -> X (n, d) float64, y (n,) int64.
+
+    Two layouts are read: the UCI ``heart.dat`` of the classifier article (numbers separated
+    by spaces, no header, the label 1 = absent or 2 = present in the last column) and a CSV
+    with a header and the label in a column ``target`` (the video course's heart-attack
+    table). Labels 1/2 become 0/1; ValueError names any other problem.
+    """
+    import pandas as pd          # only this reader needs it
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no file {path}: put your copy of the table there")
+    if path.suffix.lower() == ".csv":
+        table = pd.read_csv(path)
+        if "target" not in table.columns:
+            raise ValueError(f"{path} has no column named 'target' (its columns: "
+                             f"{', '.join(map(str, table.columns[:20]))})")
+        features, labels = table.drop(columns="target"), table["target"]
+    else:
+        table = pd.read_csv(path, sep=r"\s+", header=None)
+        if table.shape[1] < 2:
+            raise ValueError(f"{path} has {table.shape[1]} column: expected the features and "
+                             "the label, separated by spaces")
+        features, labels = table.iloc[:, :-1], table.iloc[:, -1]
+    try:
+        X = features.to_numpy(dtype=np.float64)
+    except ValueError:
+        raise ValueError(f"{path} holds text where numbers were expected") from None
+    found = set(np.unique(labels).tolist())
+    if found <= {0, 1}:
+        y = labels.to_numpy().astype(np.int64)
+    elif found <= {1, 2}:
+        y = labels.to_numpy().astype(np.int64) - 1
+    else:
+        raise ValueError(f"{path}'s labels are {sorted(found)[:10]}: expected 0/1 or 1/2")
+    return X, y
 
 
 def load_digits_split(test_size=0.2, random_state=0):

@@ -288,6 +288,8 @@ def test_scores_are_exact_for_correct_stub_and_all_bugs(assignment, tmp_path):
     assert float(rows["correct"]["max_score"]) == total
     assert set(rows) == set(submissions)
     assert f"[{len(submissions)}/{len(submissions)}]" in log
+    honest_log = (tmp_path / "course" / "logs" / "correct.log").read_text()
+    assert "checksum" not in honest_log and "Warning" not in honest_log, honest_log  # quiet
 
     graded = tmp_path / "course" / "autograded"
     for cell in read(graded / "correct" / assignment / f"{assignment}.ipynb").cells:

@@ -1,9 +1,12 @@
 """Tests for nnlib.datasets."""
+import re
+
 import numpy as np
 import pytest
 import sklearn.datasets
 from sklearn.model_selection import train_test_split
 
+import nnlib
 from nnlib.datasets import load_and_split, load_digits_split, make_moons, make_spiral, make_toy
 
 
@@ -89,3 +92,35 @@ def test_make_toy():
     np.testing.assert_array_equal(xs, [[2, 3, -1], [3, -1, 0.5], [0.5, 1, 1], [1, 1, -1]])
     np.testing.assert_array_equal(ys, [1, -1, -1, 1])
     assert xs.dtype == np.float64 and ys.dtype == np.float64
+
+
+def test_load_heart_reads_the_article_s_heart_dat_and_a_csv_with_a_target(tmp_path):
+    rng = np.random.default_rng(0)
+    features = np.round(rng.normal(size=(6, 13)) * 10, 1)
+    labels = np.array([1, 2, 2, 1, 1, 2])
+    dat = tmp_path / "heart.dat"
+    dat.write_text("\n".join(" ".join(f"{v:g}" for v in row) + f" {label}"
+                             for row, label in zip(features, labels)) + "\n")
+    X, y = nnlib.load_heart(dat)
+    assert X.shape == (6, 13) and X.dtype == np.float64 and y.dtype == np.int64
+    np.testing.assert_array_equal(X, features)
+    np.testing.assert_array_equal(y, labels - 1)
+    csv = tmp_path / "heart.csv"
+    csv.write_text("age,chol,target\n63,233,1\n37,250,0\n")
+    X, y = nnlib.load_heart(csv)
+    np.testing.assert_array_equal(X, [[63, 233], [37, 250]])
+    np.testing.assert_array_equal(y, [1, 0])
+
+
+@pytest.mark.parametrize("name, text, words", [
+    ("heart.csv", "age,label\n63,1\n", "no column named 'target'"),
+    ("heart.dat", "1 2 3\n4 5 7\n", "labels are [3, 7]: expected 0/1 or 1/2"),
+    ("heart.dat", "1 x 1\n2 y 2\n", "holds text where numbers were expected"),
+])
+def test_load_heart_names_what_is_wrong_with_a_table(tmp_path, name, text, words):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ValueError, match=re.escape(words)):
+        nnlib.load_heart(path)
+    with pytest.raises(FileNotFoundError, match="no file"):
+        nnlib.load_heart(tmp_path / "missing.dat")
