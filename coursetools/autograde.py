@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from coursetools import (demonstrations, exam, gradebook, limits, plain, record, report, slots,
-                         tampering)
+from coursetools import (demonstrations, exam, feedback, gradebook, limits, plain, record, report,
+                         slots, tampering)
 from coursetools.submissions import belongs_to, collect, read_notebook
 from coursetools.curriculum import CURRICULUM
 from coursetools.sandbox import SandboxUnavailable, check_available
@@ -415,6 +415,8 @@ def _feedback(course, result, slot):
     page = course.workdir / "feedback" / result.student / course.assignment
     if not (page / f"{course.assignment}.html").is_file():
         result.reason = "nbgrader could not render the feedback page"
+        return
+    feedback.ship_mathjax(page)
 
 
 def write_failure_pages(workdir, assignment, results):

@@ -8,7 +8,8 @@ exporter does itself: nbconvert reads the whole page back with BeautifulSoup (a 
 its time here) to give images an alt text and JupyterLab's cells a tab stop; the
 feedback template has no JupyterLab cells, and the alt text is added to the ``<img>``
 tags directly. The summary at the top names each test cell by the function it checks
-(nbgrader calls each one "Test cell"), and the check messages wrap instead of scrolling.
+(nbgrader calls each one "Test cell"), the check messages wrap instead of scrolling, and
+the formulas are typeset by a MathJax beside the page, not one from the network.
 
 Students write the markdown, the raw cells and (through their code) the outputs, so
 the page shows them as data, never as markup the instructor's browser runs: rendered
@@ -17,15 +18,23 @@ and an output keeps its plain, image or LaTeX form (HTML, JavaScript and SVG for
 are dropped; an output with no other form is sanitised like markdown).
 """
 import html
+import importlib.metadata
+import os
 import re
+import shutil
+from pathlib import Path
 
 import bleach
 
-from jinja2 import BytecodeCache, pass_context
+from jinja2 import BytecodeCache, ChoiceLoader, FileSystemLoader, pass_context
 from nbconvert.exporters import HTMLExporter, TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
+#: the templates that replace nbconvert's where the course differs (MathJax from beside the page)
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+#: what a page needs of MathJax, from the copy the website ships (sphinx-mathjax-offline)
+MATHJAX_FILES = ("tex-chtml.js", "output/chtml/fonts/woff-v2")
 #: the check messages wrap at the page's width instead of scrolling sideways
 WRAPPED_OUTPUT = ("<style>div.output_area pre{white-space:pre-wrap;overflow-wrap:anywhere}"
                   "</style>")
@@ -119,12 +128,42 @@ class _Highlighter:
                            lambda: self.highlight(source, language))
 
 
+def mathjax_source():
+    """The folder of the MathJax the website ships (the sphinx-mathjax-offline package)."""
+    found = importlib.metadata.distribution("sphinx-mathjax-offline").locate_file(
+        "sphinx-mathjax-offline/static/mathjax")
+    return Path(str(found))
+
+
+def ship_mathjax(folder):
+    """Put MathJax beside a feedback page in ``folder`` (as ``mathjax/``), so the page
+    typesets its formulas with no network wherever the folder goes. The files are hard
+    links where the file system allows (a class's pages then share one copy on disk)."""
+    source, target = mathjax_source(), Path(folder) / "mathjax"
+    for part in MATHJAX_FILES:
+        origin = source / part
+        files = [origin] if origin.is_file() else sorted(p for p in origin.rglob("*") if p.is_file())
+        for path in files:
+            destination = target / path.relative_to(source)
+            if destination.exists():
+                continue
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(path, destination)
+            except OSError:
+                shutil.copyfile(path, destination)
+
+
 class FeedbackExporter(HTMLExporter):
-    """HTMLExporter for nbgrader's GenerateFeedback, remembering what it rendered."""
+    """HTMLExporter for nbgrader's GenerateFeedback, remembering what it rendered; its MathJax
+    is the copy beside the page (``ship_mathjax``)."""
+
 
     def _create_environment(self):
         environment = super()._create_environment()
         environment.bytecode_cache = _TEMPLATES
+        # the course's templates first: they replace nbconvert's of the same name
+        environment.loader = ChoiceLoader([FileSystemLoader(str(TEMPLATES)), environment.loader])
         return environment
 
     @pass_context

@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 
 from coursetools import plain, similarity
+from coursetools.tampering import NEAR_COPY
 from coursetools.record import MISSING
 
 HTML, CSV = "report.html", "report.csv"
@@ -167,7 +168,7 @@ def _page(assignment, results, cell_max, who, lost, alike):
     parts += ["<h2>Each function</h2>", _functions_table(graded, cell_max, who)]
     parts += ["<h2>Could not be graded, or ran out of time</h2>",
               _trouble(failed, who)]
-    parts += ["<h2>Unusually similar code</h2>", _alike(*alike)]
+    parts += ["<h2>Unusually similar code</h2>", _alike(*alike), _reference_copies(results, alike[1])]
     parts += ["<h2>Integrity findings</h2>", _integrity(results), "</body></html>"]
     return "\n".join(parts)
 
@@ -250,6 +251,31 @@ def _alike(pairs, sources):
     return ("<p>Pairs whose graded code is alike token for token after renaming variables, "
             "beyond the answers several students reached on their own and the course's own "
             "solution: for you to look at, never a verdict by itself.</p>" + "".join(items))
+
+
+def _reference_copies(results, sources):
+    """Answers the integrity scan found to be nnlib's own code (tampering.copies_of_reference),
+    each beside nnlib's."""
+    import inspect
+
+    import nnlib
+    items = []
+    for r in results:
+        for name, what in r.integrity:
+            if NEAR_COPY not in what or r.student not in sources.get(name, {}):
+                continue
+            try:
+                theirs = inspect.getsource(getattr(nnlib, name))
+            except (AttributeError, OSError, TypeError):
+                continue
+            items.append(f"<details><summary>{html.escape(r.student)}: <code>{html.escape(name)}"
+                         f"</code> and nnlib's</summary><div class='pair'><pre>"
+                         f"{html.escape(sources[name][r.student][:MAX_SHOWN])}</pre><pre>"
+                         f"{html.escape(theirs[:MAX_SHOWN])}</pre></div></details>")
+    if not items:
+        return ""
+    return ("<p>Answers that are nnlib's own code, pasted (the student's on the left):</p>"
+            + "".join(items))
 
 
 def _integrity(results):

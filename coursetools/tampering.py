@@ -110,6 +110,7 @@ def reaches(submitted, release):
 #: shorter references than MIN_REFERENCE_TOKENS are left out (one line of numpy is written
 #: the same way by everyone)
 NEAR_COPY_RATIO, MIN_REFERENCE_TOKENS = 0.95, 40
+NEAR_COPY = "is nearly identical to nnlib's reference"   # how such a finding reads
 
 
 def copies_of_reference(submitted, graded_names):
@@ -133,7 +134,7 @@ def copies_of_reference(submitted, graded_names):
             continue
         ratio = difflib.SequenceMatcher(None, _tokens(mine), reference, autojunk=False).ratio()
         if ratio >= NEAR_COPY_RATIO:
-            found.append((name, f"{name} is nearly identical to nnlib's reference "
+            found.append((name, f"{name} {NEAR_COPY} "
                                 f"({ratio:.0%} alike, token for token): pasted, not written"))
     return found
 

@@ -159,3 +159,38 @@ def check_pages(html, pages, shots, view):
         server.shutdown()
     problems.extend(f"a page requested {url} from the network" for url in sorted(set(outside)))
     return problems
+
+
+def typeset_formulas(folder, name):
+    """(how many formulas MathJax typeset on page ``name`` below ``folder``, what the page
+    asked of the network), opened offline in Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    server = _serve(folder)
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    outside = []
+
+    def offline(route):
+        if urlparse(route.request.url).netloc == urlparse(base).netloc:
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=find_chromium(),
+                                                 args=["--no-sandbox"] if os.geteuid() == 0 else [])
+            context = browser.new_context()
+            context.route("**/*", offline)
+            page = context.new_page()
+            page.goto(urljoin(base, name), wait_until="load")
+            count = page.evaluate("""async () => {
+              if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+                await MathJax.startup.promise;
+              }
+              return document.querySelectorAll('mjx-container').length;
+            }""")
+            browser.close()
+    finally:
+        server.shutdown()
+    return count, outside

@@ -810,6 +810,7 @@ def test_batches_into_one_folder_keep_the_whole_class_and_nbgrader_export_writes
     page = (course / report.HTML).read_text()
     assert "4 submission(s): 4 graded" in page and "1 student(s) on the roster" in page
     assert "Unusually similar code" in page and "What to re-teach" in page
+    assert (course / "feedback" / "ann" / assignment / "mathjax" / "tex-chtml.js").is_file()
 
     exported = _nbgrader(["export"], course)
     assert exported.returncode == 0, exported.stderr

@@ -192,6 +192,28 @@ def test_feedback_names_each_test_cell_by_its_function_and_wraps_the_messages():
     assert "white-space:pre-wrap" in head
 
 
+def test_feedback_pages_typeset_their_formulas_with_no_network(tmp_path):
+    """The page loads the MathJax beside it (feedback.ship_mathjax), hard-linked from the copy
+    the website ships, and Chromium typesets its formulas with every request outside refused."""
+    from browser import find_chromium, typeset_formulas
+    from coursetools.feedback import mathjax_source, ship_mathjax
+    page = _feedback_page(new_notebook(cells=[
+        new_markdown_cell("Inline $x^2 + 1$ and displayed:\n\n$$\\sigma(z) = \\frac{1}{1 + e^{-z}}$$")]))
+    assert 'src="mathjax/tex-chtml.js"' in page and "cdnjs" not in page
+    for student in ("ann", "bob"):
+        folder = tmp_path / student
+        folder.mkdir()
+        (folder / "chapter.html").write_text(page, encoding="utf-8")
+        ship_mathjax(folder)
+    shipped = tmp_path / "ann" / "mathjax" / "tex-chtml.js"
+    assert shipped.read_bytes() == (mathjax_source() / "tex-chtml.js").read_bytes()
+    assert os.path.samefile(shipped, tmp_path / "bob" / "mathjax" / "tex-chtml.js")  # one copy
+    if find_chromium() is None and not os.environ.get("COURSE_BROWSER_REQUIRED"):
+        pytest.skip("no Chromium to open the page with (Debian/Ubuntu: apt install chromium)")
+    typeset, asked = typeset_formulas(tmp_path / "ann", "chapter.html")
+    assert typeset == 2 and asked == []
+
+
 def test_a_slot_that_crashes_is_reported_as_a_crash_not_a_timeout(tmp_path):
     slot = slots.Slot(0, tmp_path)
     try:

@@ -1,5 +1,6 @@
 """The class report (coursetools.report): the checks' diagnoses counted over a class."""
 import csv
+import html
 import re
 
 import nbformat
@@ -30,9 +31,14 @@ def test_a_diagnosis_is_the_likely_bug_the_check_names_and_nothing_of_the_studen
     assert report.diagnosis("GradingError: dot is wrong at index 2") == report.NO_DIAGNOSIS
 
 
-def _graded(folder, student, failures):
-    """A graded notebook whose test cells failed with ``failures`` {test id: message}."""
+def _graded(folder, student, failures, answers=None):
+    """A graded notebook whose test cells failed with ``failures`` {test id: message}, with
+    ``answers`` {graded name: the answer cell's source}."""
     nb = nbformat.v4.new_notebook()
+    for name, source in (answers or {}).items():
+        cell = nbformat.v4.new_code_cell(source)
+        cell.metadata["nbgrader"] = {"grade_id": name, "solution": True}
+        nb.cells.append(cell)
     for test, message in failures.items():
         cell = nbformat.v4.new_code_cell("check()")
         cell.metadata["nbgrader"] = {"grade_id": test, "grade": True, "points": 2}
@@ -49,15 +55,20 @@ def test_the_report_ranks_the_mistakes_by_the_points_they_cost_the_class(tmp_pat
     no_bias = "GradingError: dense(...) is wrong. Likely bug: the bias is missing."
     transposed = "GradingError: dense(...) is wrong. Likely bug: W is transposed."
     results = []
+    import inspect
+
+    import nnlib
+    pasted = inspect.getsource(nnlib.dense)
     for student, failures, cells in [
             ("ann", {}, {"test_dense": 3, "test_relu": 1}),
             ("bob", {"test_dense": no_bias}, {"test_relu": 1}),
             ("cy", {"test_dense": no_bias, "test_relu": "relu raised TypeError: x"}, {}),
             ("<b>dee</b>", {"test_dense": transposed}, {"test_relu": 1})]:
-        _graded(tmp_path, student, failures)
+        _graded(tmp_path, student, failures, {"dense": pasted} if student == "ann" else None)
         results.append(Result(student, score=sum(cells.values()), max_score=4, cells=cells,
-                              integrity=[("test_dense", "<script>alert(1)</script>")]
-                              if student == "cy" else []))
+                              integrity={"cy": [("test_dense", "<script>alert(1)</script>")],
+                                         "ann": [("dense", "dense is nearly identical to nnlib's "
+                                                  "reference (100% alike)")]}.get(student, [])))
     results.append(Result("eve", status="failed", reason="the file is not a readable notebook"))
     report.write(tmp_path, "ch", results, cell_max)
 
@@ -74,6 +85,9 @@ def test_the_report_ranks_the_mistakes_by_the_points_they_cost_the_class(tmp_pat
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page          # the finding, as text
     assert "http" not in page.replace("http://www.w3.org", "")       # nothing to fetch
     assert page.count("<svg") >= 3        # the histogram and a bar per function
+    copies = page[page.index("nnlib's own code, pasted"):]
+    assert "ann: <code>dense</code> and nnlib's" in copies
+    assert copies.count(html.escape(pasted.splitlines()[0])) == 2     # side by side
 
 
 FIT = '''def fit(X, y, layer_sizes, lr, epochs, batch_size, seed=0):
