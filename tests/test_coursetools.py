@@ -89,6 +89,12 @@ def test_cli_names_unknown_assignments_and_missing_submissions(capsys, tmp_path)
     with pytest.raises(SystemExit):
         main(["grade", "01_dot_product", str(tmp_path / "missing.zip")])
     assert "missing.zip does not exist" in capsys.readouterr().err
+    roster = tmp_path / "roster.csv"
+    roster.write_text("name,email\nann,a@example.org\n")
+    assert main(["grade", "01_dot_product", str(tmp_path), "--roster", str(roster),
+                 "--out", str(tmp_path / "out")]) == 2
+    assert "roster.csv has no id column" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists(), "nothing was graded"
 
 
 def test_course_grade_refuses_to_run_without_a_sandbox(monkeypatch, tmp_path):
