@@ -221,7 +221,7 @@ def calibrate(course, source):
     _, graded = gradebook.intact_and_scores(course.db_url, assignment, student)
     _, total = gradebook.max_scores(course.db_url, assignment)
     autograded = workdir / "autograded" / student / assignment / f"{assignment}.ipynb"
-    failing = _failed_tests(autograded) if autograded.is_file() else []
+    failing = [(cell, why[:400]) for cell, why in report.read_graded(autograded)[0].items()]
     _forget(course, student)
     gradebook.remove_student(course.db_url, student)
     for stage in ("submitted", "autograded", "feedback"):
@@ -237,17 +237,6 @@ def calibrate(course, source):
             "course grade, so correct work would lose points too; nobody was graded. "
             + " ".join(f"{cell}: {why}" for cell, why in failing) + f" (see {log_path})")
     return json.loads(times_file.read_text(encoding="utf-8"))
-
-
-def _failed_tests(path):
-    """[(test cell id, its error)] of a graded notebook."""
-    failed = []
-    for cell in nbformat.read(str(path), as_version=4).cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
-        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-        if grade_id.startswith("test_") and errors:
-            failed.append((grade_id, f"{errors[0].get('ename')}: {errors[0].get('evalue', '')}"[:400]))
-    return failed
 
 
 def run_nbgrader_step(args, cwd, log_path, failure):

@@ -11,50 +11,36 @@ solution has, is not a sign of copying. What is left, a pair alike beyond
 at, with both pieces of code side by side. It reports; it never scores.
 """
 import ast
-import io
 import itertools
 import tokenize
 from collections import Counter
+
+from coursetools import tampering
 
 ALIKE = 0.9
 MIN_TOKENS = 40
 COMMON = 3              # a normalised form this many students share is the common answer
 SHINGLE = 4
-_SKIPPED = {tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
-            tokenize.COMMENT, tokenize.ENDMARKER}
 
 
 def normalised(source, name):
-    """The tokens of the definition of ``name`` in ``source``, names renamed, or None."""
+    """The tokens of the definition of ``name`` in ``source``, its own names renamed, or None."""
     try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+        found = tampering.definition(ast.parse(source), name)
+        tokens = tampering.code_tokens(found) if found is not None else None
+    except (SyntaxError, ValueError, tokenize.TokenError, IndentationError):
         return None
-    found = next((n for n in ast.walk(tree) if isinstance(
-        n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n.name == name), None)
-    if found is None:
+    if tokens is None:
         return None
-    for node in ast.walk(found):
-        body = getattr(node, "body", None)
-        if (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and body
-                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)):
-            node.body = body[1:] or [ast.Pass()]
     own = {a.arg for a in ast.walk(found) if isinstance(a, ast.arg)}
     own |= {n.id for n in ast.walk(found) if isinstance(n, ast.Name)
             and isinstance(n.ctx, (ast.Store, ast.Del))}
-    renamed, tokens = {}, []
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(ast.unparse(found)).readline):
-            if token.type in _SKIPPED:
-                continue
-            text = token.string
-            if token.type == tokenize.NAME and text in own and tokens[-1:] != ["."]:
-                text = renamed.setdefault(text, f"v{len(renamed)}")
-            tokens.append(text)
-    except (tokenize.TokenError, IndentationError):
-        return None
-    return tuple(tokens)
+    renamed, result = {}, []
+    for token in tokens:       # a string or number token is never one of the names
+        if token in own and result[-1:] != ["."]:
+            token = renamed.setdefault(token, f"v{len(renamed)}")
+        result.append(token)
+    return tuple(result)
 
 
 def _shingles(tokens):

@@ -127,12 +127,12 @@ def copies_of_reference(submitted, graded_names):
         if len(reference) < MIN_REFERENCE_TOKENS:
             continue
         try:
-            mine = _definition(ast.parse(cell.source), name)
+            mine = definition(ast.parse(cell.source), name)
         except (SyntaxError, ValueError):
             continue
         if mine is None:
             continue
-        ratio = difflib.SequenceMatcher(None, _tokens(mine), reference, autojunk=False).ratio()
+        ratio = difflib.SequenceMatcher(None, code_tokens(mine), reference, autojunk=False).ratio()
         if ratio >= NEAR_COPY_RATIO:
             found.append((name, f"{name} {NEAR_COPY} "
                                 f"({ratio:.0%} alike, token for token): pasted, not written"))
@@ -145,12 +145,13 @@ def _reference_tokens(name):
 
     import nnlib
     try:
-        return _tokens(_definition(ast.parse(inspect.getsource(getattr(nnlib, name))), name))
+        return code_tokens(definition(ast.parse(inspect.getsource(getattr(nnlib, name))), name))
     except (AttributeError, OSError, TypeError):
         return []
 
 
-def _definition(tree, name):
+def definition(tree, name):
+    """The def or class ``name`` in ``tree``, or None."""
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and \
                 node.name == name:
@@ -158,8 +159,9 @@ def _definition(tree, name):
     return None
 
 
-def _tokens(node):
-    """The tokens of ``node``'s code without docstrings or comments."""
+def code_tokens(node):
+    """The tokens of ``node``'s code without docstrings or comments (coursetools.similarity
+    compares students' code with them too)."""
     node = copy.deepcopy(node)
     for inner in ast.walk(node):
         body = getattr(inner, "body", None)

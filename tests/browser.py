@@ -5,6 +5,7 @@ formula typeset from a CDN, or an image from the web, shows up as a failure), op
 page at desktop or at phone width, saves a screenshot of it and returns the problems it
 found, one line each.
 """
+import contextlib
 import functools
 import http.server
 import os
@@ -121,49 +122,11 @@ def _check_page(page, base, name, root, shots, view, problems):
                             f"{repository}")
 
 
-def check_pages(html, pages, shots, view):
-    """Open every page of ``pages`` (paths below ``html``) at ``view`` width ("desktop": every
-    check; "phone": the width, console errors and the screenshot); the problems, one per line."""
-    from playwright.sync_api import sync_playwright
-
-    chromium = find_chromium()
-    if chromium is None:
-        return ["no Chromium found (Debian/Ubuntu: apt install chromium); .ci/run installs it"]
-    shots = Path(shots)
-    shots.mkdir(parents=True, exist_ok=True)
-    for old in shots.glob(f"*-{view}.png"):
-        old.unlink()
-    server = _serve(html)
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
-    problems, outside = [], []
-    root = Path(__file__).resolve().parents[1]
-
-    def offline(route):
-        if urlparse(route.request.url).netloc == urlparse(base).netloc:
-            route.continue_()
-        else:                           # the reader has no network: nothing may need it
-            outside.append(route.request.url)
-            route.abort()
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium,
-                                                 args=["--no-sandbox"] if os.geteuid() == 0 else [])
-            context = browser.new_context()
-            context.route("**/*", offline)
-            for name in pages:
-                page = context.new_page()
-                _check_page(page, base, name, root, shots, view, problems)
-                page.close()
-            browser.close()
-    finally:
-        server.shutdown()
-    problems.extend(f"a page requested {url} from the network" for url in sorted(set(outside)))
-    return problems
-
-
-def typeset_formulas(folder, name):
-    """(how many formulas MathJax typeset on page ``name`` below ``folder``, what the page
-    asked of the network), opened offline in Chromium."""
+@contextlib.contextmanager
+def offline_browser(folder):
+    """(a Chromium context, the base URL that serves ``folder``, the list of outside URLs the
+    pages asked for): every request but those to ``folder`` is refused, as for a reader
+    with no network."""
     from playwright.sync_api import sync_playwright
 
     server = _serve(folder)
@@ -182,15 +145,42 @@ def typeset_formulas(folder, name):
                                                  args=["--no-sandbox"] if os.geteuid() == 0 else [])
             context = browser.new_context()
             context.route("**/*", offline)
-            page = context.new_page()
-            page.goto(urljoin(base, name), wait_until="load")
-            count = page.evaluate("""async () => {
-              if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
-                await MathJax.startup.promise;
-              }
-              return document.querySelectorAll('mjx-container').length;
-            }""")
+            yield context, base, outside
             browser.close()
     finally:
         server.shutdown()
+
+
+def check_pages(html, pages, shots, view):
+    """Open every page of ``pages`` (paths below ``html``) at ``view`` width ("desktop": every
+    check; "phone": the width, console errors and the screenshot); the problems, one per line."""
+    if find_chromium() is None:
+        return ["no Chromium found (Debian/Ubuntu: apt install chromium); .ci/run installs it"]
+    shots = Path(shots)
+    shots.mkdir(parents=True, exist_ok=True)
+    for old in shots.glob(f"*-{view}.png"):
+        old.unlink()
+    problems = []
+    root = Path(__file__).resolve().parents[1]
+    with offline_browser(html) as (context, base, outside):
+        for name in pages:
+            page = context.new_page()
+            _check_page(page, base, name, root, shots, view, problems)
+            page.close()
+    problems.extend(f"a page requested {url} from the network" for url in sorted(set(outside)))
+    return problems
+
+
+def typeset_formulas(folder, name):
+    """(how many formulas MathJax typeset on page ``name`` below ``folder``, what the page
+    asked of the network), opened offline in Chromium."""
+    with offline_browser(folder) as (context, base, outside):
+        page = context.new_page()
+        page.goto(urljoin(base, name), wait_until="load")
+        count = page.evaluate("""async () => {
+          if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+            await MathJax.startup.promise;
+          }
+          return document.querySelectorAll('mjx-container').length;
+        }""")
     return count, outside
