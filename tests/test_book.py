@@ -61,6 +61,7 @@ def _build(out):
     result = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if result.returncode != 0:
         raise AssertionError(result.stdout[-4000:] + result.stderr[-4000:])
+    (out / "build.log").write_text(result.stdout + result.stderr, encoding="utf-8")
     return out / "_build" / "html"
 
 
@@ -80,6 +81,14 @@ def test_book_builds_with_warnings_as_errors(site):
         assert page.count('src="../../_images/') >= 1, f"{chapter} shows no figure"
         assert "NotImplementedError" in page and "YOUR CODE HERE" in page, "the stubs are shown"
     assert pages["docs/00_big_picture.html"].count('src="../_images/') >= 2
+
+
+def test_the_build_log_has_no_kernel_warnings(site):
+    """The notebooks' kernels run over Unix sockets (coursetools/ipc_kernel.py): no kernel
+    warns that its traffic is unencrypted, or warns at all."""
+    log = (site.parents[1] / "build.log").read_text(encoding="utf-8")
+    assert "executing" in log.lower(), "the log is the build's"
+    assert "without encryption" not in log and "[IPKernelApp] WARNING" not in log, log[-3000:]
 
 
 def test_mathjax_ships_with_the_site(site):
