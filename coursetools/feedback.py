@@ -38,7 +38,14 @@ MATHJAX_FILES = ("tex-chtml.js", "output/chtml/fonts/woff-v2")
 #: the check messages wrap at the page's width instead of scrolling sideways
 WRAPPED_OUTPUT = ("<style>div.output_area pre{white-space:pre-wrap;overflow-wrap:anywhere}"
                   "</style>")
-_TEST_CELL_LINK = re.compile(r'<a href="#test_(\w+)">Test cell</a>')
+_SUMMARY = re.compile(r'(<div id="toc">)\s*<ol>(.*?)</ol>', re.DOTALL)
+_SUMMARY_ITEM = re.compile(r'<li( class="late-penalty")?>\s*(?:<a href="#([^"]*)">([^<]*)</a>)?'
+                           r'\s*([^<(]*)(?:\(Score: (-?[\d.]+)(?: / ([\d.]+))?\))?\s*</li>')
+#: the summary table's look; a failed function's row stands out
+SUMMARY_STYLE = ("<style>table.points{margin:0.5em 0;border-collapse:collapse}"
+                 "table.points td,table.points th{padding:0.2em 0.8em;border-bottom:1px solid #ddd}"
+                 "table.points td.number{text-align:right;font-variant-numeric:tabular-nums}"
+                 "table.points tr.lost td{color:#a3231b}</style>")
 #: what nbconvert writes for an image without a description
 MISSING_ALT = "No description has been provided for this image"
 _IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\salt=)(?=[\s/>])", re.IGNORECASE)
@@ -188,7 +195,39 @@ class FeedbackExporter(HTMLExporter):
 
 
 def readable(page):
-    """nbgrader's feedback ``page`` with what this course adds: the summary at the top names
-    the function each test cell checks (test_<name>), and the messages wrap."""
-    page = _TEST_CELL_LINK.sub(r'<a href="#test_\1">Checks of <code>\1</code></a>', page)
-    return page.replace("</head>", WRAPPED_OUTPUT + "</head>", 1)
+    """nbgrader's feedback ``page`` with what this course adds: the summary at the top is a
+    table of points per function (each test cell named by the function it checks,
+    test_<name>), and the messages wrap."""
+    page = _SUMMARY.sub(lambda found: found.group(1) + summary_table(found.group(2)), page, 1)
+    return page.replace("</head>", WRAPPED_OUTPUT + SUMMARY_STYLE + "</head>", 1)
+
+
+def summary_table(items):
+    """The rows of nbgrader's summary list (``<li>`` items: a link to a graded cell and its
+    score) as a table of points per function, with what each row means in words."""
+    rows = []
+    for late, target, label, words, score, points in _SUMMARY_ITEM.findall(items):
+        if late:
+            rows.append(("Late submission penalty", f"-{score.lstrip('-')}", "", ""))
+            continue
+        if not target:
+            continue
+        name = target[len("test_"):] if label == "Test cell" and target.startswith("test_") else ""
+        what = (f'<a href="#{html.escape(target)}">Checks of <code>{html.escape(name)}</code></a>'
+                if name else f'<a href="#{html.escape(target)}">{html.escape(label)}</a>')
+        if not score:
+            rows.append((what, "", "", ""))
+            continue
+        got, of = float(score), float(points or 0)
+        verdict = ("full marks" if got >= of else "some points" if got > 0 else "no points")
+        rows.append((what, _number(got), _number(of), verdict))
+    body = "".join(
+        ('<tr class="lost">' if verdict in ("no points", "some points") else "<tr>") +
+        f'<td>{what}</td><td class="number">{got}</td><td class="number">{of}</td>'
+        f"<td>{verdict}</td></tr>" for what, got, of, verdict in rows)
+    return ('<table class="points"><thead><tr><th>What was checked</th><th>Points</th>'
+            f"<th>Out of</th><th></th></tr></thead><tbody>{body}</tbody></table>")
+
+
+def _number(value):
+    return f"{value:g}"

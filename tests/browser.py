@@ -184,3 +184,26 @@ def typeset_formulas(folder, name):
           return document.querySelectorAll('mjx-container').length;
         }""")
     return count, outside
+
+
+def message_shown_whole(folder, name, text):
+    """{width: whether every line of the output holding ``text`` on page ``name`` below
+    ``folder`` lies inside the window, with nothing scrolled out of its box}, at desktop
+    and at phone width, offline in Chromium."""
+    shown = {}
+    with offline_browser(folder) as (context, base, _):
+        for width, height in (DESKTOP, PHONE):
+            page = context.new_page()
+            page.set_viewport_size({"width": width, "height": height})
+            page.goto(urljoin(base, name), wait_until="load")
+            shown[width] = page.evaluate("""text => {
+              const boxes = [...document.querySelectorAll('.output_area pre')]
+                              .filter(p => p.textContent.includes(text));
+              return boxes.length > 0 && boxes.every(p => {
+                const r = p.getBoundingClientRect();
+                return p.scrollWidth <= p.clientWidth + 1 && r.left >= 0
+                       && r.right <= document.documentElement.clientWidth + 1;
+              });
+            }""", text)
+            page.close()
+    return shown

@@ -185,11 +185,38 @@ def test_feedback_names_each_test_cell_by_its_function_and_wraps_the_messages():
         new_output("error", ename="GradingError", evalue=message, traceback=[message])])
     test.metadata["nbgrader"] = {"grade": True, "grade_id": "test_dense", "points": 2,
                                  "score": 0, "solution": False, "locked": True}
-    page = _feedback_page(new_notebook(cells=[test]))
-    assert '<a href="#test_dense">Checks of <code>dense</code></a>' in page
+    cells = [test]
+    for grade_id, points, score in [("test_relu", 1, 1), ("test_fit", 3, 1.5)]:
+        cells.append(new_code_cell("...", metadata={"nbgrader": {
+            "grade": True, "grade_id": grade_id, "points": points, "score": score,
+            "solution": False, "locked": True}}))
+    page = _feedback_page(new_notebook(cells=cells))
     assert ">Test cell<" not in page
+    from bs4 import BeautifulSoup
+    table = BeautifulSoup(page, "html.parser").find("table", class_="points")
+    rows = [[td.get_text() for td in tr.find_all("td")] for tr in table.tbody.find_all("tr")]
+    assert rows == [["Checks of dense", "0", "2", "no points"],
+                    ["Checks of relu", "1", "1", "full marks"],
+                    ["Checks of fit", "1.5", "3", "some points"]]
+    assert '<a href="#test_dense">Checks of <code>dense</code></a>' in str(table)
     head = page[:page.index("</head>")]
     assert "white-space:pre-wrap" in head
+
+
+def test_a_failed_checks_whole_message_shows_at_desktop_and_phone_width(tmp_path):
+    from browser import find_chromium, message_shown_whole
+    message = ("dense(array (4, 3), ...) is wrong at entry [2, 1]: 0.31 where 0.42 is right. "
+               "Likely bug: the bias is added to the wrong axis (b has shape (3,), one per unit)")
+    test = new_code_cell("grading.check_dense(dense)", outputs=[
+        new_output("error", ename="GradingError", evalue=message, traceback=[message])])
+    test.metadata["nbgrader"] = {"grade": True, "grade_id": "test_dense", "points": 2,
+                                 "score": 0, "solution": False, "locked": True}
+    (tmp_path / "chapter.html").write_text(_feedback_page(new_notebook(cells=[test])),
+                                           encoding="utf-8")
+    if find_chromium() is None and not os.environ.get("COURSE_BROWSER_REQUIRED"):
+        pytest.skip("no Chromium to open the page with (Debian/Ubuntu: apt install chromium)")
+    assert message_shown_whole(tmp_path, "chapter.html", "one per unit") == {1280: True,
+                                                                            390: True}
 
 
 def test_feedback_pages_typeset_their_formulas_with_no_network(tmp_path):
