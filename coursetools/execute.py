@@ -10,7 +10,6 @@ outputs this writes into the cell, and so the score nbgrader records, are
 decided here. What the kernel did that a correct notebook does not is written to
 the integrity folder, one JSON file per student.
 """
-import asyncio
 import contextlib
 import functools
 import json
@@ -19,24 +18,19 @@ import shutil
 import socket
 import tempfile
 import time
-import uuid
 from pathlib import Path
-from queue import Empty
 
 import nbformat
-import zmq
-from jupyter_client.asynchronous import AsyncKernelClient
-from jupyter_client.manager import AsyncKernelManager, KernelManager
-from jupyter_client.provisioning import LocalProvisioner
 from jupyter_core.utils import run_sync
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute
-from traitlets import Any, Bool, Enum, Integer, Type, Unicode
+from traitlets import Bool, Enum, Integer, Unicode
 
-from coursetools import demonstrations, exam, limits
+from coursetools import demonstrations, exam, limits, replay
+from coursetools.kernels import SandboxedKernelManager, close_kernel_makers, kernel_maker
 from coursetools.sandbox import Limits, Sandbox
-from coursetools.zygote import KernelMaker, MakerGone
+from coursetools.zygote import MakerGone
 from nnlib.grading import remote
 
 #: how the kernel starts answering for a test cell: nothing of the student's is used
@@ -50,149 +44,6 @@ NOT_RUN = {kind: {"output_type": "stream", "name": "stdout",
                                "own code, the same for everyone"),
                               (demonstrations.TRY_OUT, "it tries out your code without "
                                "grading it")]}
-
-
-class QuickStartClient(AsyncKernelClient):
-    """jupyter_client's client, ready as soon as the kernel has answered kernel_info on its
-    shell channel and reported idle for it on iopub, which shows that both are connected
-    (jupyter_client's own waits for a further 0.2 s of silence on iopub, and reconnects
-    every 0.1 s to a kernel that is not listening yet)."""
-
-    def start_channels(self, *args, **kwargs):
-        self.context.setsockopt(zmq.RECONNECT_IVL, 10)      # ms, for the sockets made now
-        return super().start_channels(*args, **kwargs)
-
-    async def _async_wait_for_ready(self, timeout=None):
-        deadline = time.monotonic() + (timeout if timeout is not None else 60)
-        asked = set()
-        while time.monotonic() < deadline:
-            asked.add(self.kernel_info())
-            try:
-                reply = await self.shell_channel.get_msg(timeout=1)
-            except Empty:
-                reply = None
-            if (reply and reply["msg_type"] == "kernel_info_reply"
-                    and await self._idle_for(asked, deadline)):
-                self._handle_kernel_info_reply(reply)
-                return
-            if not await self._async_is_alive():
-                raise RuntimeError("Kernel died before replying to kernel_info")
-        raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
-
-    wait_for_ready = _async_wait_for_ready
-
-    async def _idle_for(self, asked, deadline, wait=0.5):
-        """Whether iopub reports idle for one of the ``asked`` requests within ``wait`` s."""
-        end = min(deadline, time.monotonic() + wait)
-        while (left := end - time.monotonic()) > 0:
-            try:
-                message = await self.iopub_channel.get_msg(timeout=left)
-            except Empty:
-                return False
-            if (message["msg_type"] == "status"
-                    and message["content"].get("execution_state") == "idle"
-                    and message["parent_header"].get("msg_id") in asked):
-                return True
-        return False
-
-
-class SandboxedKernelManager(AsyncKernelManager):
-    """A kernel started inside ``sandbox`` (or, with None, as a plain subprocess), or
-    forked by ``kernel_maker``, the slot's preloaded Python in its sandbox.
-
-    Interrupts go as messages (a signal cannot cross into the sandbox's process
-    tree) and the grading secret never reaches the kernel's environment.
-    """
-
-    sandbox = Any(None, allow_none=True)
-    kernel_maker = Any(None, allow_none=True)
-    client_factory = Type(QuickStartClient, klass=AsyncKernelClient)
-
-    @property
-    def kernel_spec(self):
-        spec = KernelManager.kernel_spec.fget(self)
-        if spec is not None:
-            spec.interrupt_mode = "message"
-        return spec
-
-    def format_kernel_cmd(self, extra_arguments=None):
-        cmd = super().format_kernel_cmd(extra_arguments)
-        return self.sandbox.command(cmd) if self.sandbox is not None else cmd
-
-    def write_connection_file(self, **kwargs):
-        super().write_connection_file(**kwargs)
-        owner = self.sandbox or (self.kernel_maker and self.kernel_maker.sandbox)
-        if owner is not None:
-            owner.give(self.connection_file)
-
-    def use_folder(self, work, handover=None):
-        """The kernel's Unix sockets in ``work``, its scratch folder, so it needs no network;
-        its connection file in ``handover`` (the grader's folder, see Sandbox), else there."""
-        self.transport = "ipc"
-        self.ip = str(Path(work) / "kernel")
-        self.connection_file = str(Path(handover or work) / "kernel.json")
-        return self
-
-    async def _async_pre_start_kernel(self, **kw):
-        if self.kernel_maker is not None and self.provisioner is None:
-            self.kernel_id = self.kernel_id or kw.pop("kernel_id", uuid.uuid4().hex)
-            self.provisioner = ForkedProvisioner(kernel_id=self.kernel_id, parent=self,
-                                                 kernel_spec=self.kernel_spec)
-        return await super()._async_pre_start_kernel(**kw)
-
-    async def _async_wait(self, pollinterval=0.1):
-        """Wait for the kernel to stop, looking every 10 ms (jupyter_client: 100 ms)."""
-        return await super()._async_wait(pollinterval=min(pollinterval, 0.01))
-
-
-
-class ForkedProvisioner(LocalProvisioner):
-    """jupyter_client's local provisioner, with the kernel forked by the slot's maker
-    instead of started from a command (``coursetools.zygote``)."""
-
-    async def launch_kernel(self, cmd, **kwargs):
-        self.process = self.parent.kernel_maker.start_kernel(self.parent.connection_file,
-                                                             kwargs.get("cwd"))
-        self.pid, self.pgid, self.cwd = self.process.pid, None, kwargs.get("cwd")
-        return self.connection_info
-
-    async def wait(self):
-        """As the local provisioner's, polling every 10 ms instead of 100 (a poll is one
-        message to the maker)."""
-        while self.process is not None and await self.poll() is None:
-            await asyncio.sleep(0.01)
-        return await super().wait()
-
-
-#: the slot's kernel maker, kept from one notebook to the next (see coursetools.slots)
-_MAKERS = {}
-#: the folder a grading slot keeps its sandbox in, set by the slot (coursetools.slots)
-SLOT_FOLDER = []
-
-
-def kernel_maker(slot, limits, nnlib_copy=None):
-    """This slot's running kernel maker, started (again) when there is none or when it has
-    another copy of nnlib (coursetools.exam)."""
-    maker = _MAKERS.get(slot)
-    wanted = Path(nnlib_copy).resolve() if nnlib_copy else None
-    if maker is not None and maker.alive() and maker.sandbox.nnlib_copy == wanted:
-        return maker
-    if maker is not None:
-        maker.close()
-    folder = SLOT_FOLDER[0] if SLOT_FOLDER else None     # the slot's, removed with the slot
-    root = Path(tempfile.mkdtemp(prefix=f"course-slot{slot}-", dir=folder))
-    os.chmod(root, 0o755)
-    sandbox = Sandbox(root / "scratch", slot, limits, handover=root / "grader",
-                      nnlib_copy=nnlib_copy).prepare()
-    _MAKERS[slot] = KernelMaker(sandbox, dict(os.environ))
-    return _MAKERS[slot]
-
-
-def close_kernel_makers():
-    for maker in _MAKERS.values():
-        maker.close()
-        shutil.rmtree(maker.scratch.parent, ignore_errors=True)
-    _MAKERS.clear()
 
 
 class GradeOutsideKernel(Execute):
@@ -235,6 +86,7 @@ class GradeOutsideKernel(Execute):
                                                  self.tests, self.skip_cells_with_tag)
                         if self.demonstrations else {})
         self.notes, self.stopped, self.seconds = [], "", {}
+        self.replay = replay.Replay()
         self._maker = self._kernel_maker()
         if self._maker is not None:
             self.scratch = self._maker.scratch
@@ -327,18 +179,49 @@ class GradeOutsideKernel(Execute):
             return cell, self.resources
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
+            out_of_time = cell.cell_type == "code" and replay.timed_out(cell)
+        except CellTimeoutError:   # the reply came (nbgrader's), the kernel's last output not
+            out_of_time, resources = True, self.resources
         except DeadKernelError:
-            self.stopped = "it died while running a cell"
             self._note(grade_id, f"the kernel died while running cell {index}")
-            cell.outputs.append(nbformat.from_dict(_failed("the notebook's kernel died here")[0]))
+            cell.outputs.append(nbformat.from_dict(_failed(
+                "the notebook's kernel died here; a new one ran the cells before this one "
+                "again")[0]))
+            self._restart(f"it died while running cell {index}")
             return cell, self.resources
-        if grade_id is None and cell.cell_type == "code":   # a demonstration, not an answer
+        if cell.cell_type != "code":
+            return cell, resources
+        if out_of_time:
+            restarted = not self.replay.answers(self.kc)
+            cell.outputs = [o for o in cell.outputs if o.get("ename") != replay.TIMED_OUT]
+            cell.outputs.append(nbformat.from_dict(_failed(
+                replay.out_of_time_message(self._cell_limit(cell), restarted))[0]))
+            if restarted:
+                self._restart(f"cell {index} ran past its time limit and ignored the interrupt")
+            return cell, resources
+        self.replay.record(cell, index)
+        if grade_id is None:   # a demonstration, not an answer
             cell.outputs = [_note_if_stub(o) for o in cell.outputs]
         return cell, resources
 
+    def replay_cell(self, cell, resources, index):
+        """Run ``cell`` on a restarted kernel (coursetools.replay), as nbgrader would."""
+        return super().preprocess_cell(cell, resources, index)
+
+    def _restart(self, why):
+        """A new kernel that has run the notebook so far again (coursetools.replay), or,
+        where that fails, no kernel for the rest of the notebook."""
+        failed = self.replay.restart(self, self.resources)
+        if failed:
+            self.stopped = f"{why}, and {failed}"
+            self._note(None, f"the kernel was stopped: {self.stopped}")
+
     # a test cell ---------------------------------------------------------
     def _test(self, grade_id, index):
-        if self.stopped or not self.km or not self.km.has_kernel or not _alive(self.km):
+        if not self.stopped and self.km and not (self.km.has_kernel and _alive(self.km)):
+            self._note(grade_id, "the kernel had died before this test cell")
+            self._restart("it had died before a test cell")
+        if self.stopped or not self.km:
             return _failed("the notebook's kernel had stopped before this test could run")
         # in the grader's own folder, which the sandbox sees read-only: nobody can swap
         # the socket for a link before the chmod that lets the kernel connect
@@ -356,7 +239,6 @@ class GradeOutsideKernel(Execute):
             except socket.timeout:
                 self._note(grade_id, "the kernel did not answer the grader")
                 self._settle(msg_id)
-                self.stopped = self.stopped or "it did not answer the grader"
                 return _failed("the notebook did not answer the grader (is it still running "
                                "an earlier cell?)")
         connection = remote.Connection(sock, self._interrupt,
@@ -384,7 +266,8 @@ class GradeOutsideKernel(Execute):
         run_sync(self.km.interrupt_kernel)()
 
     def _settle(self, msg_id):
-        """Wait until the kernel has finished answering; stop it if it does not."""
+        """Wait until the kernel has finished answering; restart it if it does not (a call
+        past its time limit that ignored the interrupt, or a kernel that died)."""
         saved, self.timeout = self.timeout, SETTLE_SECONDS
         try:
             reply = self.wait_for_reply(msg_id)
@@ -393,9 +276,7 @@ class GradeOutsideKernel(Execute):
         finally:
             self.timeout = saved
         if reply is None:
-            self.stopped = "it kept running after the grader was done"
-            self._note(None, "the kernel kept running after the grader was done; it was stopped")
-            run_sync(self.km.shutdown_kernel)(now=True)
+            self._restart("it kept running after the grader was done")
 
     def _note(self, grade_id, what):
         self.notes.append({"cell": grade_id or "", "what": what})

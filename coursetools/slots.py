@@ -135,11 +135,11 @@ def _kill(process):
 
 def _serve(connection, cwd, secret, folder):
     """The slot's loop: one nbgrader command per message, until None. ``folder`` holds
-    the slot's sandbox (see coursetools.execute.kernel_maker)."""
+    the slot's sandbox (see coursetools.kernels.kernel_maker)."""
     os.setsid()
     os.chdir(cwd)
-    from coursetools import execute
-    execute.SLOT_FOLDER[:] = [folder]
+    from coursetools import kernels
+    kernels.SLOT_FOLDER[:] = [folder]
     os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")   # nbformat's faster one
     core.use_grading_secret(secret)
     _check_schemas_once()
@@ -150,7 +150,7 @@ def _serve(connection, cwd, secret, folder):
             break
         args, log_path = job
         connection.send(_nbgrader(args, log_path))
-    from coursetools.execute import close_kernel_makers
+    from coursetools.kernels import close_kernel_makers
     close_kernel_makers()
 
 

@@ -7,7 +7,8 @@ import pytest
 from nbclient import NotebookClient
 
 from coursetools import autograde, gradebook, limits
-from coursetools.execute import SandboxedKernelManager, _empty, close_kernel_makers, kernel_maker
+from coursetools.execute import _empty
+from coursetools.kernels import SandboxedKernelManager, close_kernel_makers, kernel_maker
 from coursetools.sandbox import Limits
 
 
