@@ -36,6 +36,7 @@ CALIBRATION_CELL_TIMEOUT = 600   # seconds per cell of the solution notebook, wh
 #: part, for graders sharing one gradebook): a "+" is never in a student's (submissions)
 SOLUTION_STUDENT = "solution+"
 NBGRADER_EXPORT = "nbgrader-grades.csv"   # what `nbgrader export` writes in the grading folder
+EXCHANGE = "exchange"      # nbgrader's exchange in the grading folder: the released assignments
 
 
 @dataclass
@@ -154,6 +155,11 @@ def prepare_course(repo, assignment, workdir, cell_timeout=None, sandbox=True, d
     run_nbgrader_step(["generate_assignment", assignment, "--force"], workdir,
                       workdir / "logs" / "course-generate_assignment.log",
                       f"nbgrader could not generate {assignment}")
+    # released to the folder's own exchange, so formgrader lists the assignment as released
+    (workdir / EXCHANGE).mkdir(exist_ok=True)
+    run_nbgrader_step(["release_assignment", assignment, "--force"], workdir,
+                      workdir / "logs" / "course-release_assignment.log",
+                      f"nbgrader could not release {assignment} to {workdir / EXCHANGE}")
     course = Course(Path(repo), assignment, workdir, db_url, sandbox,
                     secret=grading_secret(workdir))
     if cell_timeout is None:
@@ -176,6 +182,7 @@ def _write_config(repo, workdir, db_url, sandbox, nnlib_copy, demonstrations_fil
         "c.CourseDirectory.release_directory = 'release'\n"
         f"c.CourseDirectory.db_url = {db_url!r}\n"
         f"c.CourseDirectory.course_id = {gradebook.COURSE_ID!r}\n"
+        f"c.Exchange.root = {str(workdir / EXCHANGE)!r}\n"
         f"c.Execute.timeout = {int(timeout)}\n"
         "# Test cells are decided in nbgrader's process, student cells run in a sandbox.\n"
         "from nbgrader.converters import Autograde\n"

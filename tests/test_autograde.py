@@ -853,6 +853,18 @@ def test_batches_into_one_folder_keep_the_whole_class_and_nbgrader_export_writes
     assert (course / "grades.csv").read_text().splitlines() == now
     assert "ann" in (course / "nbgrader-grades.csv").read_text()
 
+    # formgrader's view of the folder: the assignment released, the students by name
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.auth import Authenticator
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    api = NbGraderAPI(CourseDirectory(config=config), Authenticator(config=config),
+                      config=config)
+    assert api.get_assignment(assignment)["status"] == "released"
+    names = {s["id"]: (s["first_name"], s["last_name"]) for s in api.get_students()}
+    assert names["ann"] == ("Ann", "Lee") and names["zed"][0] == "Zed"
+
 
 def test_hidden_inputs_come_from_a_secret_kept_in_the_grading_folder(tmp_path):
     """The grader draws the hidden inputs from the folder's secret, made once and kept, so a
