@@ -14,3 +14,29 @@ CURRICULUM = {
     "09_softmax_mlp": ["softmax", "one_hot", "cross_entropy", "softmax_cross_entropy_backward",
                        "kaiming_init", "SoftmaxMLP"],
 }
+
+#: exercises graded in steps: graded name -> its parts after the first, each checked in a
+#: test cell of its own, test_<name>-<part> (the first is test_<name>); see
+#: nnlib.grading.autograd.PARTS
+PARTS = {"Value": ["operators", "functions", "engine"]}
+
+
+def grade_cell_ids(assignment):
+    """The grade ids of an assignment's test cells, in the notebook's order."""
+    return [f"test_{name}" + suffix for name in CURRICULUM[assignment]
+            for suffix in ["", *(f"-{part}" for part in PARTS.get(name, []))]]
+
+
+def graded_name(test_id):
+    """The graded name a test cell checks: ``Value`` for test_Value and test_Value-engine."""
+    return test_id[len("test_"):].partition("-")[0] if test_id.startswith("test_") else test_id
+
+
+def part_of(test_id):
+    """The part of its exercise a test cell checks ("" for the first or only one)."""
+    return test_id.partition("-")[2] if test_id.startswith("test_") else ""
+
+
+def last_test_id(name):
+    """The test cell that decides the last part of graded name ``name``."""
+    return f"test_{name}" + (f"-{PARTS[name][-1]}" if name in PARTS else "")

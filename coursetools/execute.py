@@ -28,6 +28,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Enum, Integer, Unicode
 
 from coursetools import demonstrations, exam, limits, replay
+from coursetools.curriculum import graded_name, last_test_id
 from coursetools.kernels import SandboxedKernelManager, close_kernel_makers, kernel_maker
 from coursetools.sandbox import Limits, Sandbox
 from coursetools.zygote import MakerGone
@@ -254,11 +255,11 @@ class GradeOutsideKernel(Execute):
         return outputs
 
     def _unlock(self, grade_id, connection):
-        """Once a building block's test cell is decided (test_<name>), its code joins the
+        """Once a building block's (last) test cell is decided (test_<name>), its code joins the
         kernel's copy of nnlib: what builds on it then runs without asking the grader for
         every call (coursetools.exam). A kernel that refuses only keeps asking."""
-        name = grade_id[len("test_"):]
-        if grade_id.startswith("test_") and name in self.unlockable:
+        name = graded_name(grade_id)
+        if name in self.unlockable and grade_id == last_test_id(name):
             with contextlib.suppress(Exception):
                 connection.unlock(name)
 

@@ -31,6 +31,8 @@ from nbconvert.exporters import HTMLExporter, TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
+from coursetools.curriculum import graded_name, part_of
+
 #: the templates that replace nbconvert's where the course differs (MathJax from beside the page)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: what a page needs of MathJax, from the copy the website ships (sphinx-mathjax-offline)
@@ -212,9 +214,11 @@ def summary_table(items):
             continue
         if not target:
             continue
-        name = target[len("test_"):] if label == "Test cell" and target.startswith("test_") else ""
-        what = (f'<a href="#{html.escape(target)}">Checks of <code>{html.escape(name)}</code></a>'
-                if name else f'<a href="#{html.escape(target)}">{html.escape(label)}</a>')
+        name = graded_name(target) if label == "Test cell" and target.startswith("test_") else ""
+        part = f", {part_of(target)}" if part_of(target) else ""
+        what = (f'<a href="#{html.escape(target)}">Checks of <code>{html.escape(name)}</code>'
+                f"{html.escape(part)}</a>" if name
+                else f'<a href="#{html.escape(target)}">{html.escape(label)}</a>')
         if not score:
             rows.append((what, "", "", ""))
             continue

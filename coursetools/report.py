@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 
 from coursetools import plain, similarity
+from coursetools.curriculum import graded_name, part_of
 from coursetools.tampering import NEAR_COPY
 from coursetools.record import MISSING
 
@@ -122,7 +123,8 @@ def _write_csv(path, who, lost):
 
 
 def _function(test):
-    return test[len("test_"):] if test.startswith("test_") else test
+    """What a test cell checks, as the report names it: ``Value`` or ``Value (engine)``."""
+    return graded_name(test) + (f" ({part_of(test)})" if part_of(test) else "")
 
 
 def _reteach(who, lost, limit=10):

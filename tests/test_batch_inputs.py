@@ -186,7 +186,8 @@ def test_feedback_names_each_test_cell_by_its_function_and_wraps_the_messages():
     test.metadata["nbgrader"] = {"grade": True, "grade_id": "test_dense", "points": 2,
                                  "score": 0, "solution": False, "locked": True}
     cells = [test]
-    for grade_id, points, score in [("test_relu", 1, 1), ("test_fit", 3, 1.5)]:
+    for grade_id, points, score in [("test_relu", 1, 1), ("test_fit", 3, 1.5),
+                                    ("test_Value-engine", 1, 0)]:
         cells.append(new_code_cell("...", metadata={"nbgrader": {
             "grade": True, "grade_id": grade_id, "points": points, "score": score,
             "solution": False, "locked": True}}))
@@ -197,7 +198,8 @@ def test_feedback_names_each_test_cell_by_its_function_and_wraps_the_messages():
     rows = [[td.get_text() for td in tr.find_all("td")] for tr in table.tbody.find_all("tr")]
     assert rows == [["Checks of dense", "0", "2", "no points"],
                     ["Checks of relu", "1", "1", "full marks"],
-                    ["Checks of fit", "1.5", "3", "some points"]]
+                    ["Checks of fit", "1.5", "3", "some points"],
+                    ["Checks of Value, engine", "0", "1", "no points"]]
     assert '<a href="#test_dense">Checks of <code>dense</code></a>' in str(table)
     head = page[:page.index("</head>")]
     assert "white-space:pre-wrap" in head

@@ -4,6 +4,7 @@ Every "student" class here is written the way notebook code would be: classes
 defined in this module, never nnlib's own. The wrong ones each override one
 method of a correct class with a realistic mistake.
 """
+import functools
 import itertools
 import math
 import random
@@ -16,6 +17,7 @@ from gradingtools import HIDDEN, failure, passes
 import nnlib
 from nnlib import grading as checks
 from nnlib.grading import value_programs
+from nnlib.grading.autograd import PARTS
 from nnlib.grading import core
 
 
@@ -521,7 +523,7 @@ A_IS = r"with a = -?\d+\.\d+"
                   r"order \(from the leaves up: reversed\(\) is missing\?\)")),
     (RecursiveBackward, (r"^Value\.backward: the gradient of \w is wrong after "
                          r"out\.backward\(\) in "
-                        r"e = a\*b \+ c; out = \(e\.tanh\(\) \+ 1\) \* e\.exp\(\) with a = .*"
+                        r"e = a\*b \+ c; out = e\*e \+ e with a = .*"
                         r"Likely bug: every op passed on its own, so look at backward\(\)")),
     (ChildrenNotPrev, (r"^Value\(-?\d\.\d+\) has no attribute _prev: keep the children of every "
                       r"Value in self\._prev")),
@@ -568,7 +570,7 @@ def test_value_not_reversed_is_caught_for_ops_built_from_others():
             for node in order:                           # reversed() forgotten
                 for child, local in node.parents:
                     child.grad += local * node.grad
-    failure(checks.check_Value, Value, False,
+    failure(functools.partial(checks.check_Value, part="operators"), Value, False,
             r"^Value\.backward: the gradient of b is 0 after out = a - b; out\.backward\(\) "
             r"with a = .*although a node between the output and b has a gradient\. Likely bug: "
             r"backward\(\) goes through the nodes in the wrong order")
@@ -674,6 +676,65 @@ class EndlessBackward(ClosureValue):
 ], ids=["stub", "tanh-stub", "backward-stub", "none", "exception", "reference", "value"])
 def test_value_generic_failures(cls, match, hidden):
     failure(checks.check_Value, cls, hidden, match)
+
+
+class WithoutNeg(ClosureValue):
+    """Everything but unary minus (and what Python builds on it)."""
+    __neg__ = None
+
+
+class ReluOfInputSign(ClosureValue):
+    def relu(self):
+        out = type(self)(max(self.data, 0.0), (self,), "relu")
+
+        def _backward():
+            self.grad += out.grad              # passes through for negative inputs too
+        out._backward = _backward
+        return out
+
+
+#: each realistic bug, and the parts of the exercise it costs; every other part passes
+VALUE_PARTS = list(PARTS)
+BROKEN_PARTS = [
+    (NoSeed, {"arithmetic"}), (NotReversed, {"arithmetic"}),
+    (RecursiveBackward, {"arithmetic"}),
+    (WithoutNeg, {"operators", "engine"}), (SubSign, {"operators", "engine"}),
+    (PowWithoutMinusOne, {"operators", "engine"}), (DivWithoutBackward, {"operators", "engine"}),
+    (RsubSwapped, {"operators"}), (RtruedivSwapped, {"operators", "engine"}),
+    (TanhOfInput, {"functions", "engine"}), (ExpOfInput, {"functions", "engine"}),
+    (LogNotInverted, {"functions", "engine"}), (ReluOfInputSign, {"functions", "engine"}),
+    (TanhStub, {"functions", "engine"}), (BackwardStub, {"arithmetic"}),
+]
+
+
+@HIDDEN
+@pytest.mark.parametrize("cls, broken", BROKEN_PARTS, ids=[c.__name__ for c, _ in BROKEN_PARTS])
+def test_value_is_graded_in_parts_and_a_slip_costs_only_its_own(cls, broken, hidden, capsys):
+    """A class with +, * and backward() but no unary minus keeps the points of the parts that
+    do not need it; a broken backward() costs the first part only (the later parts then use
+    the checks' own backward pass through each node's _backward)."""
+    if cls is RsubSwapped and hidden:      # only the hidden random expressions use 3.0 - a
+        broken = broken | {"engine"}
+    failed = set()
+    for part in VALUE_PARTS:
+        try:
+            checks.check_Value(cls, hidden=hidden, part=part)
+        except checks.GradingError:
+            failed.add(part)
+    assert failed == broken
+    assert capsys.readouterr().out.count("✓ Value, ") == len(VALUE_PARTS) - len(broken)
+
+
+def test_value_parts_are_the_test_cells_of_the_curriculum():
+    from coursetools.curriculum import PARTS as TEST_CELL_PARTS, grade_cell_ids
+    assert VALUE_PARTS[1:] == TEST_CELL_PARTS["Value"]
+    assert [t for t in grade_cell_ids("08_autograd") if t.startswith("test_Value")] == [
+        "test_Value", "test_Value-operators", "test_Value-functions", "test_Value-engine"]
+
+
+def test_value_parts_are_named():
+    with pytest.raises(ValueError, match="part must be one of arithmetic, operators"):
+        checks.check_Value(ClosureValue, part="everything")
 
 
 def test_value_endless_loop_is_stopped(monkeypatch):

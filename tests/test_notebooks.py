@@ -10,7 +10,7 @@ import pytest
 
 from nbtools import (ASSIGNMENTS, ROOT, chapter_path, grade_cells, nbgrader_meta, read,
                      solution_cells, solution_path)
-from coursetools.curriculum import CURRICULUM
+from coursetools.curriculum import CURRICULUM, grade_cell_ids
 from coursetools.generate import generate
 
 # a check call may pass the student's name and literal options: activation="tanh", hidden=True
@@ -44,7 +44,7 @@ def test_every_graded_function_has_a_solution_and_a_test_cell(assignment):
     solutions = [nbgrader_meta(c)["grade_id"] for c in solution_cells(nb)]
     tests = [nbgrader_meta(c)["grade_id"] for c in grade_cells(nb)]
     assert solutions == CURRICULUM[assignment]
-    assert tests == [f"test_{name}" for name in CURRICULUM[assignment]]
+    assert tests == grade_cell_ids(assignment)
     for cell, name in zip(solution_cells(nb), CURRICULUM[assignment]):
         assert re.search(rf"^(def|class) {name}\b", cell.source, re.M), name
         assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source

@@ -122,3 +122,9 @@ def test_pairs_alike_beyond_renaming_are_found_and_the_common_answer_is_not():
     # the course's own solution is the common answer too
     assert similarity.alike_pairs(sources, "fit", reference=FIT) == []
     assert similarity.alike_pairs({"a": "not python (", "b": "def g(): pass"}, "fit") == []
+
+
+def test_a_step_of_an_exercise_graded_in_steps_is_named_with_its_step():
+    assert report._function("test_dense") == "dense"
+    assert report._function("test_Value") == "Value"
+    assert report._function("test_Value-engine") == "Value (engine)"

@@ -5,19 +5,40 @@ nnlib's reference ``Value`` and compares forward values and gradients: every op 
 its own first (so a message can name the op and its likely bug), then each op used
 twice (accumulation), then mixed chains, a leaf feeding two paths and a diamond
 (the order of the backward pass); hidden, random expressions with shared nodes
-(grading/value_programs.py). The ``Neuron``, ``Layer`` and ``MLP`` built on it are
-checked in grading/modules.py.
+(grading/value_programs.py). It does so in four parts (PARTS), each graded in a test
+cell of its own: ``+``, ``*`` and ``backward()``; the other operators; the functions;
+all of it together. A slip in ``backward()`` costs the first part, not the next two
+(their gradients then come from the checks' own backward pass). The ``Neuron``,
+``Layer`` and ``MLP`` built on it are checked in grading/modules.py.
 """
 import math
 
-from nnlib.grading.core import GradingError, case_rng, ensure_student_class, passed, type_name
+from nnlib.grading.core import (GradingError, case_rng, ensure_student_class, has_attributes,
+                                passed, type_name)
 from nnlib.grading.value_programs import _check_engine_style, _check_program, _program
 from nnlib.grading.value_reading import (_ORDER, _attr, _backward, _check_reached, _children,
                                          _close, _data, _fmt, _grad, _grads, _leaves, _mismatch,
-                                         _node, _reaches, _reference, _run, _with)
+                                         _node, _reaches, _reference, _run, _with,
+                                         backward_by_the_checks)
 
 
 # ====================================================================== Value: the ops
+
+#: the exercise's parts, each graded in a test cell of its own (test_Value, then
+#: test_Value-<part>): what each one checks
+PARTS = {"arithmetic": "+, * and backward()",
+         "operators": "**, unary minus, -, / and the reflected operators",
+         "functions": "tanh(), exp(), relu() and log()",
+         "engine": "all of it together: mixed expressions and code written for the "
+                   "well-known scalar engines"}
+_FUNCTIONS = {"tanh", "exp", "log", "relu"}
+
+
+def _part_of(op_name):
+    method = op_name.split(".")[-1]
+    return ("arithmetic" if method in ("__add__", "__mul__") else
+            "functions" if method in _FUNCTIONS else "operators")
+
 
 class _Op:
     """One op tried on its own: ``template`` shows it ("{a} * {b}"), ``fn`` builds it."""
@@ -29,6 +50,7 @@ class _Op:
         self.grad_hints = grad_hints or {}
         self.no_grad = no_grad
         self.hidden_only = hidden_only
+        self.part = _part_of(name)
 
     @property
     def leaves(self):
@@ -330,26 +352,34 @@ def _deep(a, w, c):
 
 
 class _Chain:
-    def __init__(self, text, names, fn, domains, fixed=None, kind="chain", hidden_only=False):
-        self.text, self.names, self.fn, self.domains = text, names, fn, domains
+    def __init__(self, part, text, names, fn, domains, fixed=None, kind="chain",
+                 hidden_only=False):
+        self.part, self.text, self.names, self.fn, self.domains = part, text, names, fn, domains
         self.fixed, self.kind, self.hidden_only = fixed, kind, hidden_only
 
 
+def _squared_plus(a, b, c):
+    e = a * b + c
+    return e * e + e
+
+
 _CHAINS = [
-    _Chain("(a*b + c) * f", "abcf", lambda a, b, c, f: (a * b + c) * f,
+    _Chain("arithmetic", "(a*b + c) * f", "abcf", lambda a, b, c, f: (a * b + c) * f,
            ("any",) * 4, fixed=(2.0, -3.0, 10.0, -2.0)),
-    _Chain("(x1*w1 + x2*w2 + b).tanh()", ("x1", "x2", "w1", "w2", "b"),
-           lambda x1, x2, w1, w2, b: (x1 * w1 + x2 * w2 + b).tanh(), ("mid",) * 5),
-    _Chain("a.exp() * b + (a*b).tanh() - b / a", "ab",
-           lambda a, b: a.exp() * b + (a * b).tanh() - b / a, ("mid", "mid"), kind="paths"),
-    _Chain("e = a*b + c; out = (e.tanh() + 1) * e.exp()", "abc", _diamond, ("mid",) * 3,
+    _Chain("arithmetic", "e = a*b + c; out = e*e + e", "abc", _squared_plus, ("mid",) * 3,
            kind="diamond"),
-    _Chain("(1 - a)**2 / (2 + (-b).exp()) + 3 * (a - b).relu() + (b*b + 1).log()", "ab",
-           lambda a, b: (1 - a) ** 2 / (2 + (-b).exp()) + 3 * (a - b).relu()
+    _Chain("functions", "(x1*w1 + x2*w2 + b).tanh()", ("x1", "x2", "w1", "w2", "b"),
+           lambda x1, x2, w1, w2, b: (x1 * w1 + x2 * w2 + b).tanh(), ("mid",) * 5),
+    _Chain("functions", "e = a*b + c; out = (e.tanh() + 1) * e.exp()", "abc", _diamond,
+           ("mid",) * 3, kind="diamond"),
+    _Chain("functions", "x = a, then 8 times x = (x*w + c).tanh()", "awc", _deep,
+           ("mid",) * 3, kind="diamond", hidden_only=True),
+    _Chain("engine", "a.exp() * b + (a*b).tanh() - b / a", "ab",
+           lambda a, b: a.exp() * b + (a * b).tanh() - b / a, ("mid", "mid"), kind="paths"),
+    _Chain("engine", "(1 - a)**2 / (2 + (-b).exp()) + 3 * (a - b).relu() + (b*b + 1).log()",
+           "ab", lambda a, b: (1 - a) ** 2 / (2 + (-b).exp()) + 3 * (a - b).relu()
            + (b * b + 1).log(), ("any", "any")),
-    _Chain("x = a, then 8 times x = (x*w + c).tanh()", "awc", _deep, ("mid",) * 3,
-           kind="diamond", hidden_only=True),
-    _Chain("-(a*b)**2 + 10.0 / (1 + (-a).exp()) - (b - a).relu() * 0.5", "ab",
+    _Chain("engine", "-(a*b)**2 + 10.0 / (1 + (-a).exp()) - (b - a).relu() * 0.5", "ab",
            lambda a, b: -(a * b) ** 2 + 10.0 / (1 + (-a).exp()) - (b - a).relu() * 0.5,
            ("any", "any"), hidden_only=True),
 ]
@@ -382,16 +412,45 @@ def _check_chain(Value, chain, xs):
                   got, right, [(_NOT_REACHED, 0.0)], fallback=fallback)
 
 
-def check_Value(Value, hidden=False):
-    """The student's scalar autograd ``Value``: every op's result and gradient, then graphs."""
+def check_Value(Value, hidden=False, part=None):
+    """The student's scalar autograd ``Value``: every op's result and gradient, then graphs.
+
+    ``part`` checks one part of the exercise (PARTS), each graded on its own; None checks
+    them all, in order. The parts after the first do not charge a broken backward() again:
+    where the student's backward() gets the first part's order-sensitive graph wrong, their
+    gradients come from the checks' own backward pass through each node's ``_backward``,
+    and the code written for the well-known engines (which calls backward() itself) is left
+    to the first part's verdict.
+    """
+    if part is not None and part not in PARTS:
+        raise ValueError(f"part must be one of {', '.join(PARTS)}, or None for all of them")
     name = "Value"
     ensure_student_class(Value, name)
-    rng = case_rng(name, hidden)
     count = 0
-    ops = [op for op in _OPS if hidden or not op.hidden_only]
+    for each in (PARTS if part is None else [part]):
+        rng = case_rng(name if each == "arithmetic" else f"{name}-{each}", hidden)
+        by_the_checks = part is not None and each != "arithmetic" and not _backward_works(Value)
+        with backward_by_the_checks(by_the_checks):
+            count += _check_part(Value, each, rng, hidden, engine_code=not by_the_checks)
+    passed(name if part is None else f"{name}, {PARTS[part]}", count)
+
+
+#: hidden random expressions per part, and the steps each may use (value_programs._STEPS)
+_PROGRAMS = {"arithmetic": (2, ("add", "mul")),
+             "operators": (2, ("add", "mul", "sub", "div", "neg", "rsub", "rdiv", "rmul",
+                               "square")),
+             "functions": (2, ("add", "mul", "tanh", "exp", "log", "relu")),
+             "engine": (4, None)}
+
+
+def _check_part(Value, part, rng, hidden, engine_code=True):
+    """The checks of one part; how many passed. ``engine_code``: run the engine part's code
+    written for the well-known engines, which calls the student's backward()."""
+    count = 0
+    ops = [op for op in _OPS if op.part == part and (hidden or not op.hidden_only)]
     draws = 2 if hidden else 1
     inputs = {id(op): [_draw_inputs(rng, op.domains) for _ in range(draws)] for op in ops}
-    if not hidden:
+    if part == "arithmetic" and not hidden:
         inputs[id(_OPS[1])][0] = (2.0, -3.0)          # the lecture's a * b
     for op in ops:
         for xs in inputs[id(op)]:
@@ -402,12 +461,13 @@ def check_Value(Value, hidden=False):
             continue
         _check_twice(Value, op, inputs[id(op)][0])
         count += 1
-    for op_name, text, fn in _SAME_NODE:
-        for _ in range(draws):
-            _check_same_node(Value, op_name, text, fn, _draw(rng, "any"))
-            count += 1
+    if part == "arithmetic":
+        for op_name, text, fn in _SAME_NODE:
+            for _ in range(draws):
+                _check_same_node(Value, op_name, text, fn, _draw(rng, "any"))
+                count += 1
     for chain in _CHAINS:
-        if chain.hidden_only and not hidden:
+        if chain.part != part or chain.hidden_only and not hidden:
             continue
         cases = [chain.fixed] if chain.fixed and not hidden else []
         cases += [_draw_chain_inputs(rng, chain) for _ in range(draws)]
@@ -415,12 +475,37 @@ def check_Value(Value, hidden=False):
             _check_chain(Value, chain, xs)
             count += 1
     if hidden:
-        for _ in range(6):
-            xs, program = _program(rng)
+        programs, steps = _PROGRAMS[part]
+        for _ in range(programs):
+            xs, program = _program(rng, allowed=steps)
             _check_program(Value, program, xs)
             count += 1
-    _check_engine_style(Value)
-    passed(name, count + 1)
+    if part == "engine" and engine_code:
+        _check_engine_style(Value)
+        count += 1
+    return count
+
+
+def _backward_works(Value):
+    """Whether the student's backward() gets the first part's order-sensitive graph right
+    (a + and * graph whose node e feeds two others); False where the check of that graph
+    fails, whatever the cause."""
+    chain = next(c for c in _CHAINS if c.fn is _squared_plus)
+    try:
+        _check_chain(Value, chain, (0.6, -0.7, 0.4))
+    except GradingError:
+        return not _has_local_steps(Value)     # without _backward, only backward() can
+    return True
+
+
+def _has_local_steps(Value):
+    """Whether the student's op results keep their local step in ``_backward``."""
+    try:
+        found = has_attributes(_run(lambda: Value(2.0) * Value(3.0), "Value", "Value(2.0) * "
+                                    "Value(3.0)"), ("_backward",))
+    except GradingError:
+        return False
+    return bool(found and found[0])
 
 
 def _draw_chain_inputs(rng, chain):

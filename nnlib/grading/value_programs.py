@@ -34,13 +34,15 @@ def _safe(step, x, y):
     return True
 
 
-def _program(rng, leaves=3, steps=9):
-    """Random steps (name, i, j) over leaves and earlier nodes; later steps reuse nodes."""
+def _program(rng, leaves=3, steps=9, allowed=None):
+    """Random steps (name, i, j) over leaves and earlier nodes; later steps reuse nodes.
+    ``allowed`` names the steps it may use (default: all of _STEPS)."""
+    names = list(allowed or _STEPS)
     while True:
         xs = [round(float(v), 2) for v in rng.uniform(-1.5, 1.5, size=leaves)]
         values, program = list(xs), []
         for _ in range(steps):
-            name = list(_STEPS)[int(rng.integers(len(_STEPS)))]
+            name = names[int(rng.integers(len(names)))]
             # prefer recent nodes so the graph is deep, and shared: a node is read again
             i, j = (int(len(values) - 1 - min(rng.geometric(0.4) - 1, len(values) - 1))
                     for _ in range(2))
