@@ -436,11 +436,11 @@ def check_Value(Value, hidden=False, part=None):
 
 
 #: hidden random expressions per part, and the steps each may use (value_programs._STEPS)
-_PROGRAMS = {"arithmetic": (2, ("add", "mul")),
-             "operators": (2, ("add", "mul", "sub", "div", "neg", "rsub", "rdiv", "rmul",
+_PROGRAMS = {"arithmetic": (1, ("add", "mul")),
+             "operators": (1, ("add", "mul", "sub", "div", "neg", "rsub", "rdiv", "rmul",
                                "square")),
-             "functions": (2, ("add", "mul", "tanh", "exp", "log", "relu")),
-             "engine": (4, None)}
+             "functions": (1, ("add", "mul", "tanh", "exp", "log", "relu")),
+             "engine": (3, None)}
 
 
 def _check_part(Value, part, rng, hidden, engine_code=True):
