@@ -17,8 +17,8 @@ CURRICULUM = {
 
 #: exercises graded in steps: graded name -> its parts after the first, each checked in a
 #: test cell of its own, test_<name>-<part> (the first is test_<name>); see
-#: nnlib.grading.autograd.PARTS
-PARTS = {"Value": ["operators", "functions", "engine"]}
+#: nnlib.grading.autograd.PARTS and nnlib.grading.softmax_mlp.PARTS
+PARTS = {"Value": ["operators", "functions", "engine"], "SoftmaxMLP": ["gradients", "training"]}
 
 
 def grade_cell_ids(assignment):

@@ -9,7 +9,9 @@ import pytest
 
 from nnlib import softmax_mlp as ref_mlp
 from nnlib.grading import core
+from nnlib.grading.core import GradingError
 from nnlib.grading import softmax_mlp as checks
+from nnlib.grading import softmax_mlp_fit, softmax_mlp_model
 
 from gradingtools import HIDDEN, assert_no_leak, failure, passes
 from test_grading_softmax import backward_eye, ce_clip, softmax_keepdims, softmax_logsumexp
@@ -217,9 +219,9 @@ def test_mlp_prints_one_line_on_success(capsys):
 
 
 def test_mlp_must_reach_the_chapters_accuracy_with_the_students_own_class(monkeypatch):
-    assert [run[-2] for run in checks.CHAPTER_RUNS] == [0.97, 0.95]
-    digits = checks.CHAPTER_RUNS[1]
-    monkeypatch.setattr(checks, "CHAPTER_RUNS", [digits[:-2] + (0.999, "test")])
+    assert [run[-2] for run in softmax_mlp_fit.CHAPTER_RUNS] == [0.97, 0.95]
+    digits = softmax_mlp_fit.CHAPTER_RUNS[1]
+    monkeypatch.setattr(softmax_mlp_fit, "CHAPTER_RUNS", [digits[:-2] + (0.999, "test")])
     failure(checks.check_SoftmaxMLP, LoopMLP, True,
             r"^SoftmaxMLP\(\[64, 64, 10\], reg=0\.0001, seed=0\)\.fit\(X=array \(1437, 64\)"
             r".*\) on the digits: the test accuracy is 9\d\.\d%; the chapter's model reaches at "
@@ -245,7 +247,8 @@ def mlp_failure(cls, hidden, match, monkeypatch):
     def recording_compare(name, call, got, expected, **kwargs):
         seen["expected"] = expected
         return compare(name, call, got, expected, **kwargs)
-    monkeypatch.setattr(checks, "compare", recording_compare)
+    for module in (checks, softmax_mlp_fit, softmax_mlp_model):
+        monkeypatch.setattr(module, "compare", recording_compare)
     message = failure(checks.check_SoftmaxMLP, cls, hidden, match)
     if "expected" in seen:
         assert_no_leak(message, seen["expected"])
@@ -830,14 +833,14 @@ def test_mlp_rejects_wrong_fit(cls, match, hidden, monkeypatch):
 
 
 def test_mlp_one_step_per_row_is_named(monkeypatch):
-    monkeypatch.setattr(checks, "_mlp_fit_full_batch", lambda cls, rng, hidden: 0)
+    monkeypatch.setattr(checks, "_mlp_fit_full_batch", lambda cls, rng, hidden, **options: 0)
     failure(checks.check_SoftmaxMLP, only("fit", fit_per_row), False,
             r"moved like 12 steps\. Likely bug: one step per row")
 
 
 def test_mlp_training_that_goes_uphill_is_named(monkeypatch):
-    monkeypatch.setattr(checks, "_mlp_fit_full_batch", lambda cls, rng, hidden: 0)
-    monkeypatch.setattr(checks, "_mlp_fit_batches", lambda cls, rng: 0)
+    monkeypatch.setattr(checks, "_mlp_fit_full_batch", lambda cls, rng, hidden, **options: 0)
+    monkeypatch.setattr(checks, "_mlp_fit_batches", lambda cls, rng, **options: 0)
     with np.errstate(all="ignore"):
         failure(checks.check_SoftmaxMLP, only("step", step_ascent), False,
                 r"\.fit\(.*\) on well-separated blobs: your loss rose, from .* Likely bug: "
@@ -861,3 +864,49 @@ def test_mlp_predict_that_ignores_training_is_named(monkeypatch):
     failure(checks.check_SoftmaxMLP, SoftmaxMLP, False,
             r"on well-separated blobs: afterwards only \d+% of the training rows are predicted "
             r"right")
+
+
+# ---- graded in steps: a slip costs its own step only
+
+def fit_ascent(self, X, y, lr, epochs, batch_size):
+    for _ in range(epochs):
+        for start in range(0, len(y), batch_size):
+            grads = self.gradients(X[start:start + batch_size], y[start:start + batch_size])
+            for key in self.params:
+                self.params[key] += lr * grads[key]
+
+
+STEP_BUGS = [
+    (loss_from(penalty_fn=lambda m: 0.0), {"model"}),                     # no L2 term
+    (loss_from(data_fn=lambda s, p, y: -np.sum(np.log(p[np.arange(len(y)), y]))), {"model"}),
+    (backprop_with(mean=False), {"gradients"}),                           # summed, not averaged
+    (backprop_with(reg_w=0.0), {"gradients"}),                            # no reg * W
+    (backprop_with(gate=lambda dA, Z, A: dA), {"gradients"}),             # no ReLU gate
+    (only("fit", fit_ascent), {"training"}),
+    (only("predict", lambda self, X: np.argmin(self.forward(X)[0], axis=1)), {"training"}),
+]
+
+
+@HIDDEN
+@pytest.mark.parametrize("cls, broken", STEP_BUGS, ids=["no-penalty", "summed-loss",
+                                                        "summed-gradient", "no-reg-gradient",
+                                                        "no-gate", "ascent", "argmin"])
+def test_mlp_is_graded_in_steps_and_a_slip_costs_only_its_own(cls, broken, hidden, capsys):
+    """A wrong loss does not cost the gradients (compared with nnlib's, not with differences
+    of that loss) or the training (measured by nnlib's loss); wrong gradients do not cost the
+    training (fit is followed along the student's own gradients)."""
+    failed = set()
+    for part in checks.PARTS:
+        try:
+            checks.check_SoftmaxMLP(cls, hidden=hidden, part=part)
+        except GradingError:
+            failed.add(part)
+    assert failed == broken
+    assert capsys.readouterr().out.count("✓ SoftmaxMLP, ") == len(checks.PARTS) - len(broken)
+
+
+def test_mlp_steps_are_the_test_cells_of_the_curriculum():
+    from coursetools.curriculum import PARTS as TEST_CELL_PARTS
+    assert list(checks.PARTS)[1:] == TEST_CELL_PARTS["SoftmaxMLP"]
+    with pytest.raises(ValueError, match="part must be one of model, gradients, training"):
+        checks.check_SoftmaxMLP(LoopMLP, part="all")
