@@ -202,6 +202,17 @@ def forward_in_place(X, params):
     return forward_loop(X, params)
 
 
+def forward_transposed(X, params):
+    """Weights stored (inputs, outputs) but used as (outputs, inputs), as some texts write it."""
+    A, cache = X, {"A0": X}
+    L = len(params) // 2
+    for l in range(1, L + 1):
+        Z = A @ params[f"W{l}"].T + params[f"b{l}"]
+        A = _sig(Z) if l == L else np.maximum(Z, 0)
+        cache[f"Z{l}"], cache[f"A{l}"] = Z, A
+    return A, cache
+
+
 @HIDDEN
 @pytest.mark.parametrize("fn, match", [
     (forward_sigmoid_hidden, r"^forward\(array \(5, 13\), dict with keys W1, b1, W2, b2\)\[0\] "
@@ -215,8 +226,10 @@ def forward_in_place(X, params):
                    r"axis"),
     (forward_no_cache, r"\(cache\) returned a dict without Z1, A1, Z2, A2 .*backward reads"),
     (forward_in_place, r"changed its argument number 1 in place"),
+    (forward_transposed, r"raised ValueError: matmul: .* Likely bug: a weight matrix is used the "
+                         r"wrong way round\. W\{l\} has shape \(d_\{l-1\}, d_l\)"),
 ], ids=["sigmoid-hidden", "relu-output", "no-bias", "logits", "no-pair", "flat", "no-cache",
-        "in-place"])
+        "in-place", "transposed"])
 def test_forward_rejects_wrong_variants(fn, match, hidden):
     wrong(checks.check_forward, fn, lambda X, p: ref.forward(X, p)[0], hidden, match)
 

@@ -108,3 +108,17 @@ def test_every_cell_of_a_solution_runs_without_an_error(assignment):
     failed = [(c.source[:60], o.get("ename")) for c in nb.cells if c.cell_type == "code"
               for o in c.outputs if o.output_type == "error"]
     assert not failed
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_what_the_text_allows_of_nnlib_is_what_the_checks_allow(assignment):
+    """Where a chapter says which of nnlib's functions a solution may use, it names every
+    building block the checks allow (nnlib.grading.core.BUILDS_ON), in backticks."""
+    from nnlib.grading.core import BUILDS_ON
+    texts = [c.source for c in read(solution_path(assignment)).cells
+             if c.cell_type == "markdown" and re.search(r"may use nnlib|Build it on nnlib", c.source)]
+    allowed = {block for name in CURRICULUM[assignment] for block in BUILDS_ON.get(name, ())}
+    if not texts:
+        return
+    named = set(re.findall(r"`(?:nnlib\.)?(\w+)`", " ".join(texts)))
+    assert allowed <= named, sorted(allowed - named)

@@ -191,6 +191,23 @@ def _forward_cases(hidden):
             for seed, (n, sizes) in enumerate(shapes)]
 
 
+_WEIGHTS_LAYOUT_TEXT = ("a weight matrix is used the wrong way round. W{l} has shape "
+                       "(d_{l-1}, d_l), one row per input, so a layer computes "
+                       "A_prev @ W{l} + b{l}: (n, d_{l-1}) @ (d_{l-1}, d_l); A_prev @ W.T or "
+                       "W @ A_prev needs the other layout")
+
+
+def _call_forward(forward, args):
+    """Call the student's forward; a crash in a matrix product gets a diagnosis."""
+    try:
+        return call_student(forward, "forward", args)
+    except GradingError as error:
+        text = str(error).rstrip(".")
+        if "matmul" in text or "not aligned" in text:
+            raise GradingError(f"{text}. Likely bug: {_WEIGHTS_LAYOUT_TEXT}.") from None
+        raise
+
+
 def check_forward(forward, hidden=False):
     """forward(X, params) -> (yhat (n, 1), cache with Z1, A1, ..., ZL, AL)."""
     ensure_student_function(forward, "forward")
@@ -198,7 +215,7 @@ def check_forward(forward, hidden=False):
     for X, params in cases:
         args = (X, params)
         call = describe_call("forward", args)
-        yhat, cache = as_student_tuple(call_student(forward, "forward", args), call, ("yhat", "cache"))
+        yhat, cache = as_student_tuple(_call_forward(forward, args), call, ("yhat", "cache"))
         ref_yhat, ref_cache = ref.forward(X, params)
         compare("forward", f"{call}[0] (yhat)", yhat, ref_yhat, hints=_FORWARD_HINTS,
                 args=args)
