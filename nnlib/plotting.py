@@ -153,3 +153,60 @@ def draw_graph(root, ax=None):
     ax.set_ylim(-half_h, half_h)
     ax.set_axis_off()
     return ax
+
+
+_LAYER_GAP = 3.2     # between two layers of plot_network, in units of one circle's spacing
+
+
+def _shown_units(width, most):
+    """Which units of a layer of ``width`` are drawn: all, or the first and last few with a
+    gap (None) between them when there are more than ``most``."""
+    if width <= most:
+        return list(range(width))
+    head = (most - 1) // 2
+    return list(range(head)) + [None] + list(range(width - (most - 1 - head), width))
+
+
+def plot_network(layer_sizes, activations=None, ax=None, most=9):
+    """Draw a fully connected network of widths ``layer_sizes`` [d_0, ..., d_L]: one circle per
+    unit (at most ``most`` per layer, the rest shown as dots), every connection between two
+    consecutive layers, each layer's width and activation below it and each weight matrix's
+    shape between the layers. ``activations`` names the L layers' activations (default: ReLU
+    on the hidden layers, sigmoid on the output)."""
+    sizes = [int(s) for s in layer_sizes]
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(f"layer_sizes must list at least two positive widths, got {layer_sizes!r}")
+    names = list(activations) if activations is not None else \
+        ["ReLU"] * (len(sizes) - 2) + ["sigmoid"]
+    if len(names) != len(sizes) - 1:
+        raise ValueError(f"activations names {len(names)} layers; layer_sizes {sizes} has "
+                         f"{len(sizes) - 1}")
+    ax = _axes(ax, (1.7 * len(sizes) + 1, 3.6))
+    columns = [_shown_units(width, most) for width in sizes]
+    tallest = max(len(units) for units in columns)
+    places = []
+    for x, units in enumerate(columns):
+        top = (len(units) - 1) / 2
+        places.append([(x * _LAYER_GAP, top - row) for row in range(len(units))])
+    for x in range(len(sizes) - 1):                # connections first, under the circles
+        for (x0, y0), u in zip(places[x], columns[x]):
+            for (x1, y1), v in zip(places[x + 1], columns[x + 1]):
+                if u is not None and v is not None:
+                    ax.plot([x0, x1], [y0, y1], color="#9aa7bd", lw=0.5, zorder=1)
+        ax.text(_LAYER_GAP * (x + 0.5), tallest / 2 + 0.1, f"W{x + 1} ({sizes[x]}, {sizes[x + 1]})\n"
+                f"b{x + 1} ({sizes[x + 1]},)", ha="center", va="bottom", fontsize=8)
+    for x, (units, spots) in enumerate(zip(columns, places)):
+        for u, (cx, cy) in zip(units, spots):
+            if u is None:
+                ax.text(cx, cy, "⋮", ha="center", va="center", fontsize=14)
+            else:
+                ax.add_patch(plt.Circle((cx, cy), 0.28, facecolor="#e8f0fe" if x else "#fdf1dc",
+                                        edgecolor="#3b5b92", zorder=2))
+        what = "input" if x == 0 else names[x - 1]
+        ax.text(_LAYER_GAP * x, -tallest / 2 - 0.2, f"{sizes[x]} unit{'s' if sizes[x] > 1 else ''}\n{what}", ha="center",
+                va="top", fontsize=8)
+    ax.set_xlim(-0.9, _LAYER_GAP * (len(sizes) - 1) + 0.9)
+    ax.set_ylim(-tallest / 2 - 1.4, tallest / 2 + 1.1)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    return ax

@@ -10,6 +10,7 @@ from matplotlib.patches import FancyBboxPatch  # noqa: E402
 
 from nnlib.autograd import Value  # noqa: E402
 from nnlib.plotting import (  # noqa: E402
+    plot_network,
     draw_graph,
     plot_confusion_matrix,
     plot_decision_boundary,
@@ -122,3 +123,21 @@ def test_plot_confusion_matrix_names_bad_input():
         plot_confusion_matrix([0, 1], [0.4, 1])
     with pytest.raises(ValueError, match="1 class names for 2 classes"):
         plot_confusion_matrix([0, 1], [0, 1], class_names=["a"])
+
+
+def test_plot_network_draws_every_unit_of_small_layers_and_dots_for_large_ones():
+    ax = plot_network([30, 8, 1])
+    circles = [p for p in ax.patches if isinstance(p, plt.Circle)]
+    assert len(circles) == 8 + 8 + 1                 # 30 inputs: 8 circles and a gap
+    texts = [t.get_text() for t in ax.texts]
+    assert "⋮" in texts
+    assert "W1 (30, 8)\nb1 (8,)" in texts and "W2 (8, 1)\nb2 (1,)" in texts
+    assert "8 units\nReLU" in texts and "1 unit\nsigmoid" in texts
+    assert len(ax.lines) == 8 * 8 + 8 * 1            # every drawn pair of units, connected
+
+
+def test_plot_network_names_bad_input():
+    with pytest.raises(ValueError, match="at least two positive widths"):
+        plot_network([4])
+    with pytest.raises(ValueError, match="activations names 1 layers; layer_sizes"):
+        plot_network([4, 3, 1], activations=["tanh"])
