@@ -122,3 +122,21 @@ def test_what_the_text_allows_of_nnlib_is_what_the_checks_allow(assignment):
         return
     named = set(re.findall(r"`(?:nnlib\.)?(\w+)`", " ".join(texts)))
     assert allowed <= named, sorted(allowed - named)
+
+
+def test_the_instructor_guide_states_each_chapter_s_graded_names_and_points():
+    """The guide's table of chapters ("Teaching the course") agrees with the notebooks."""
+    guide = (ROOT / "docs" / "instructor_guide.md").read_text(encoding="utf-8")
+    rows = [line for line in guide.splitlines() if re.match(r"^\| \d\. ", line)]
+    assert len(rows) == len(ASSIGNMENTS)
+    for row, assignment in zip(rows, ASSIGNMENTS):
+        nb = read(solution_path(assignment))
+        title = nb.cells[0].source.splitlines()[0].split(": ", 1)[1]
+        assert row.startswith(f"| {int(assignment[:2])}. {title} |"), (row, title)
+        points = {}
+        for cell in grade_cells(nb):
+            name = nbgrader_meta(cell)["grade_id"][len("test_"):].partition("-")[0]
+            points[name] = points.get(name, 0) + nbgrader_meta(cell)["points"]
+        stated = dict(re.findall(r"`(\w+)` (\d+)", row))
+        assert {n: int(p) for n, p in stated.items()} == points, assignment
+        assert f"({sum(points.values())})" in row
