@@ -708,14 +708,27 @@ BROKEN_PARTS = [
 
 
 @HIDDEN
+@pytest.mark.parametrize("where", ["in-process", "verdict-outside"])
 @pytest.mark.parametrize("cls, broken", BROKEN_PARTS, ids=[c.__name__ for c, _ in BROKEN_PARTS])
-def test_value_is_graded_in_parts_and_a_slip_costs_only_its_own(cls, broken, hidden, capsys):
+def test_value_is_graded_in_parts_and_a_slip_costs_only_its_own(cls, broken, where, hidden,
+                                                                 capsys):
     """A class with +, * and backward() but no unary minus keeps the points of the parts that
     do not need it; a broken backward() costs the first part only (the later parts then use
-    the checks' own backward pass through each node's _backward)."""
+    the checks' own backward pass through each node's _backward). The same in the student's
+    process and with the class in a student process of its own, as course grade runs it."""
     if cls is RsubSwapped and hidden:      # only the hidden random expressions use 3.0 - a
         broken = broken | {"engine"}
     failed = set()
+    if where == "verdict-outside":
+        from remotetools import cell_passes, student_process
+        with student_process({"Value": cls}) as connection:
+            for part in VALUE_PARTS:
+                ok, _ = cell_passes("from nnlib import grading\ngrading.check_Value(Value, "
+                                    f"hidden={hidden}, part={part!r})", connection)
+                if not ok:
+                    failed.add(part)
+        assert failed == broken
+        return
     for part in VALUE_PARTS:
         try:
             checks.check_Value(cls, hidden=hidden, part=part)

@@ -888,14 +888,27 @@ STEP_BUGS = [
 
 
 @HIDDEN
+@pytest.mark.parametrize("where", ["in-process", "verdict-outside"])
 @pytest.mark.parametrize("cls, broken", STEP_BUGS, ids=["no-penalty", "summed-loss",
                                                         "summed-gradient", "no-reg-gradient",
                                                         "no-gate", "ascent", "argmin"])
-def test_mlp_is_graded_in_steps_and_a_slip_costs_only_its_own(cls, broken, hidden, capsys):
+def test_mlp_is_graded_in_steps_and_a_slip_costs_only_its_own(cls, broken, where, hidden,
+                                                               capsys):
     """A wrong loss does not cost the gradients (compared with nnlib's, not with differences
     of that loss) or the training (measured by nnlib's loss); wrong gradients do not cost the
-    training (fit is followed along the student's own gradients)."""
+    training (fit is followed along the student's own gradients). The same with the class in
+    a student process of its own, as course grade runs it."""
     failed = set()
+    if where == "verdict-outside":
+        from remotetools import cell_passes, student_process
+        with student_process({"SoftmaxMLP": cls}, deadline=120) as connection:
+            for part in checks.PARTS:
+                ok, _ = cell_passes("from nnlib import grading\ngrading.check_SoftmaxMLP("
+                                    f"SoftmaxMLP, hidden={hidden}, part={part!r})", connection)
+                if not ok:
+                    failed.add(part)
+        assert failed == broken
+        return
     for part in checks.PARTS:
         try:
             checks.check_SoftmaxMLP(cls, hidden=hidden, part=part)

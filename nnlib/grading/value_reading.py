@@ -173,17 +173,25 @@ def _children_of(nodes, what):
 def _graph(root, what):
     """Every node reachable from ``root`` through ``_prev`` (at most _MAX_NODES), level by
     level: one read of ``_prev`` per level in course grade."""
-    nodes, seen, level = [root], {id(root)}, [root]
+    return _graph_edges(root, what)[0]
+
+
+def _graph_edges(root, what):
+    """(``_graph(root, what)``, {id(node): its children}) in the same reads of ``_prev``."""
+    nodes, below, seen, level = [root], {}, {id(root)}, [root]
     while level and len(seen) < _MAX_NODES:
-        below = []
-        for children in _children_of(level, what):
+        following = []
+        for node, children in zip(level, _children_of(level, what)):
+            below[id(node)] = children
             for child in children:
                 if id(child) not in seen:
                     seen.add(id(child))
-                    below.append(child)
-        nodes += below
-        level = below
-    return nodes
+                    following.append(child)
+        nodes += following
+        level = following
+    for node in nodes:
+        below.setdefault(id(node), [])
+    return nodes, below
 
 
 def _checks_backward(out, call):
@@ -191,18 +199,16 @@ def _checks_backward(out, call):
     the ``_backward`` of every node in reverse topological order (children after all of
     their parents), each node's own local step the student wrote."""
     what = f"({call})"
-    nodes, below = _graph_edges(out, what)
-    order, done = [], set()
-    for start in nodes:                      # iterative post-order: children first
-        stack = [(start, False)]
-        while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                order.append(node)
-            elif id(node) not in done:
-                done.add(id(node))
-                stack.append((node, True))
-                stack.extend((child, False) for child in below[id(node)])
+    _, below = _graph_edges(out, what)
+    order, done, stack = [], set(), [(out, False)]
+    while stack:                             # iterative post-order: children first
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+        elif id(node) not in done:
+            done.add(id(node))
+            stack.append((node, True))
+            stack.extend((child, False) for child in below[id(node)])
     out.grad = 1.0
     steps = attributes(order[::-1], "_backward")
     if steps is None:
@@ -211,25 +217,6 @@ def _checks_backward(out, call):
                  for node in order[::-1]]
     for step in steps:
         step()
-
-
-def _graph_edges(root, what):
-    """(every node reachable from ``root`` through ``_prev``, {id(node): its children}),
-    one read of ``_prev`` per level in course grade."""
-    nodes, below, level = [root], {}, [root]
-    while level and len(nodes) < _MAX_NODES:
-        following = []
-        for node, children in zip(level, _children_of(level, what)):
-            below[id(node)] = children
-            for child in children:
-                if id(child) not in below and all(child is not n for n in following):
-                    following.append(child)
-        following = [c for c in following if id(c) not in below]
-        nodes += following
-        level = following
-    for node in nodes:
-        below.setdefault(id(node), [])
-    return nodes, below
 
 
 def _reaches(root, targets, what):
@@ -289,7 +276,7 @@ def _reference(fn, xs):
 
 #: who runs the backward pass in the checks in progress: the student's backward(), or,
 #: where that failed the first part's checks (check_Value's part="arithmetic"), the checks
-#: themselves through each node's own _backward (``checks_backward``)
+#: themselves through each node's own _backward (``_checks_backward``)
 _BY_THE_CHECKS = [False]
 
 
