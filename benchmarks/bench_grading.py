@@ -132,7 +132,8 @@ def main():
     parser.add_argument("--students", type=int, default=30, help="notebooks per chapter")
     parser.add_argument("--chapters", nargs="+", default=list(ASSIGNMENTS))
     parser.add_argument("--sample", type=int, default=4,
-                        help="notebooks per chapter that plain nbgrader grades too")
+                        help="notebooks per chapter that plain nbgrader grades too (0: none, "
+                             "course grade alone)")
     parser.add_argument("--jobs", type=int, default=None,
                         help="course grade's students side by side (default: its own)")
     args = parser.parse_args()
@@ -148,10 +149,12 @@ def main():
         scratch = Path(scratch)
         for assignment in args.chapters:
             notebooks = make_class(assignment, args.students)
-            step = max(1, len(notebooks) // args.sample)    # every step-th: the same mix
+            step = max(1, len(notebooks) // max(1, args.sample))   # every step-th: the same mix
             sample = dict(list(notebooks.items())[::step][:args.sample])
             for name, grade, these in (("course grade", grade_with_course, notebooks),
                                        ("plain nbgrader", grade_with_plain_nbgrader, sample)):
+                if not these:
+                    continue
                 busy = busy_seconds()
                 seconds, prepared = grade(assignment, these, scratch, args.jobs)
                 cpu = busy_seconds() - busy
@@ -169,15 +172,16 @@ def main():
                     preparing.append(prepared)
                     marginal[0] += len(these)
                     marginal[1] += seconds - prepared
-    rate = {name: 60 * n / s for name, (n, s, _) in totals.items()}
-    cpu = {name: c / n for name, (n, _, c) in totals.items()}
+    rate = {name: 60 * n / s for name, (n, s, _) in totals.items() if n}
+    cpu = {name: c / n for name, (n, _, c) in totals.items() if n}
     print(f"\nall chapters: course grade {rate['course grade']:.1f} notebooks per minute "
-          f"({cpu['course grade']:.2f} core-s each), plain nbgrader "
-          f"{rate['plain nbgrader']:.1f} ({cpu['plain nbgrader']:.2f} core-s each); "
-          f"ratio {rate['course grade'] / rate['plain nbgrader']:.2f}")
+          f"({cpu['course grade']:.2f} core-s each)" + (
+              f", plain nbgrader {rate['plain nbgrader']:.1f} ({cpu['plain nbgrader']:.2f} "
+              f"core-s each); ratio {rate['course grade'] / rate['plain nbgrader']:.2f}"
+              if "plain nbgrader" in rate else " (plain nbgrader not run)"))
     print(f"a term of {TERM:,} notebooks at this pace: {TERM / rate['course grade']:.0f} minutes "
-          f"with course grade, {TERM / rate['plain nbgrader']:.0f} with plain nbgrader "
-          "(the goal is 20)")
+          "with course grade" + (f", {TERM / rate['plain nbgrader']:.0f} with plain nbgrader"
+                                 if "plain nbgrader" in rate else "") + " (the goal is 20)")
     graded, seconds = totals["course grade"][:2]
     if graded >= TERM:
         print(f"this run graded a whole term ({graded:,} notebooks): course grade took "

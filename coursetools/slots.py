@@ -19,7 +19,7 @@ import traceback
 
 import psutil
 
-from coursetools import cgroup
+from coursetools import cgroup, gradebook
 from coursetools.sandbox import unmount_all_under
 
 from nnlib.grading import core
@@ -142,6 +142,7 @@ def _serve(connection, cwd, secret, folder):
     kernels.SLOT_FOLDER[:] = [folder]
     os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")   # nbformat's faster one
     core.use_grading_secret(secret)
+    gradebook.share_engines()
     _check_schemas_once()
     _quiet_logs()
     while True:

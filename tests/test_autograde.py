@@ -1024,3 +1024,21 @@ def test_our_nbgrader_config_loads_from_another_folder(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     generated = read(tmp_path / "chapters" / "01_dot_product" / "01_dot_product.ipynb")
     assert any("%pip install" in c.source for c in generated.cells)
+
+
+def test_gradebooks_opened_in_one_process_share_one_engine_and_outlive_a_close(tmp_path):
+    """nbgrader makes an engine (and an empty cache of compiled queries) at each opening;
+    coursetools.gradebook.share_engines gives every opening of one URL the same engine, which
+    keeps working after nbgrader's Gradebook.close disposes of its connections."""
+    from coursetools import gradebook
+    url = gradebook.checked_url(gradebook.default_url(tmp_path))
+    with gradebook.open_gradebook(url) as first:
+        first.add_student("ann")
+        engine = first.engine
+    gradebook.add_students(url, ["bob"])
+    with gradebook.open_gradebook(url) as again:
+        assert again.engine is engine
+        assert sorted(s.id for s in again.students) == ["ann", "bob"]
+    with gradebook.open_gradebook(gradebook.checked_url(gradebook.default_url(tmp_path / "x"))
+                                  if (tmp_path / "x").mkdir() is None else None) as other:
+        assert other.engine is not engine
