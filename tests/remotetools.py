@@ -41,3 +41,16 @@ def cell_passes(source, connection):
     """Run a test cell against ``connection`` -> (True when no output is an error, outputs)."""
     outputs = remote.run_test_cell(source, connection)
     return not any(o["output_type"] == "error" for o in outputs), outputs
+
+
+def parts_failing(namespace, call, parts, deadline=60):
+    """The ``parts`` whose check ``call`` (a test cell's line, ``{part}`` in it) fails with
+    ``namespace`` in a student process of its own, as course grade runs it."""
+    failed = set()
+    with student_process(namespace, deadline) as connection:
+        for part in parts:
+            ok, _ = cell_passes("from nnlib import grading\n" + call.format(part=repr(part)),
+                                connection)
+            if not ok:
+                failed.add(part)
+    return failed

@@ -1039,6 +1039,7 @@ def test_gradebooks_opened_in_one_process_share_one_engine_and_outlive_a_close(t
     with gradebook.open_gradebook(url) as again:
         assert again.engine is engine
         assert sorted(s.id for s in again.students) == ["ann", "bob"]
-    with gradebook.open_gradebook(gradebook.checked_url(gradebook.default_url(tmp_path / "x"))
-                                  if (tmp_path / "x").mkdir() is None else None) as other:
+    (tmp_path / "other").mkdir()
+    other_url = gradebook.checked_url(gradebook.default_url(tmp_path / "other"))
+    with gradebook.open_gradebook(other_url) as other:
         assert other.engine is not engine
