@@ -110,14 +110,23 @@ class SoftmaxMLP:
             grads[f"b{l}"] = linear.grads["b"].copy()
         return grads
 
-    def fit(self, X, y, lr, epochs, batch_size):
-        """Mini-batch SGD; returns the loss per epoch (mean over its batches, weighted by size)."""
+    def fit(self, X, y, lr, epochs, batch_size, validation=None, patience=None):
+        """Mini-batch SGD; returns the training loss per epoch (mean over its batches,
+        weighted by size).
+
+        ``validation=(X_val, y_val)`` records after every epoch, in ``self.history``, the
+        loss on those rows (``loss``: cross-entropy plus the penalty) and the accuracy there.
+        ``patience=k`` (with ``validation``) stops early: once the validation loss has not
+        improved for ``k`` epochs in a row, training stops and the parameters of the epoch
+        with the lowest validation loss are put back (``self.history["best epoch"]``).
+        """
         X, y = self._inputs(X, y)
         if not np.isfinite(lr) or lr <= 0:
             raise ValueError(f"lr must be a positive number, got {lr!r}")
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
-        history = []
+        watch = self._validation(validation, patience)
+        losses = []
         for _ in range(epochs):
             total = 0.0
             for X_batch, y_batch in iterate_minibatches(X, y, batch_size, self._rng):
@@ -126,8 +135,47 @@ class SoftmaxMLP:
                     W, b = linear.params["W"], linear.params["b"]
                     W -= lr * (linear.grads["W"] + self.reg * W)
                     b -= lr * linear.grads["b"]
-            history.append(total / X.shape[0])
-        return history
+            losses.append(total / X.shape[0])
+            if watch is not None and watch(losses[-1]):
+                break
+        return losses
+
+    def _validation(self, validation, patience):
+        """None without ``validation``; else a function called after each epoch with its
+        training loss, which records the epoch in ``self.history`` and says whether to stop."""
+        if validation is None:
+            if patience is not None:
+                raise ValueError("patience needs validation=(X_val, y_val): early stopping "
+                                 "watches the loss on rows the model is not trained on")
+            return None
+        if not (isinstance(validation, (tuple, list)) and len(validation) == 2):
+            raise ValueError("validation must be a pair (X_val, y_val), got "
+                             f"{type(validation).__name__}")
+        X_val, y_val = self._inputs(*validation)
+        if patience is not None and (isinstance(patience, bool) or patience < 1
+                                     or not isinstance(patience, (int, np.integer))):
+            raise ValueError(f"patience must be a positive integer (epochs), got {patience!r}")
+        history = self.history = {"epoch": [], "training loss": [], "validation loss": [],
+                                  "validation accuracy": [], "best epoch": None}
+        best = {"loss": np.inf, "params": None}
+
+        def after_epoch(training_loss):
+            scores = self.net.forward(X_val)
+            loss = self.criterion.forward(scores, y_val) + self._penalty()
+            history["epoch"].append(len(history["epoch"]) + 1)
+            history["training loss"].append(training_loss)
+            history["validation loss"].append(loss)
+            history["validation accuracy"].append(float(np.mean(scores.argmax(axis=1) == y_val)))
+            if loss < best["loss"]:
+                best["loss"], history["best epoch"] = loss, history["epoch"][-1]
+                if patience is not None:
+                    best["params"] = {k: v.copy() for k, v in self.params.items()}
+            stop = patience is not None and history["epoch"][-1] - history["best epoch"] >= patience
+            if stop:
+                for key, value in self.params.items():
+                    value[...] = best["params"][key]
+            return stop
+        return after_epoch
 
     def __repr__(self):
         return f"SoftmaxMLP({self.layer_sizes}, reg={self.reg})"

@@ -122,3 +122,56 @@ def test_bad_inputs_raise_clear_errors():
         SoftmaxMLP([3, 2], reg=-0.1)
     with pytest.raises(ValueError, match="layer_sizes"):
         SoftmaxMLP([3])
+
+
+def _overfitting_split():
+    """A wide network on 40 noisy spiral points, 150 more to validate on: it overfits."""
+    X, y = make_spiral(n_per_class=70, noise=0.4, seed=3)
+    order = np.random.default_rng(0).permutation(len(y))
+    return X[order[:40]], y[order[:40]], X[order[40:190]], y[order[40:190]]
+
+
+def test_fit_records_the_validation_loss_and_accuracy_after_every_epoch():
+    X, y, X_val, y_val = _overfitting_split()
+    model = SoftmaxMLP([2, 32, 3], reg=1e-3, seed=0)
+    plain = SoftmaxMLP([2, 32, 3], reg=1e-3, seed=0)
+    losses = model.fit(X, y, lr=0.3, epochs=30, batch_size=16, validation=(X_val, y_val))
+    # watching the validation rows changes nothing of the training itself
+    assert losses == plain.fit(X, y, lr=0.3, epochs=30, batch_size=16)
+    history = model.history
+    assert history["epoch"] == list(range(1, 31)) and history["training loss"] == losses
+    assert history["validation loss"][-1] == pytest.approx(model.loss(X_val, y_val), rel=1e-12)
+    assert history["validation accuracy"][-1] == np.mean(model.predict(X_val) == y_val)
+    best = history["best epoch"]
+    assert history["validation loss"][best - 1] == min(history["validation loss"])
+
+
+def test_patience_stops_early_and_puts_back_the_best_epoch():
+    X, y, X_val, y_val = _overfitting_split()
+    model = SoftmaxMLP([2, 64, 64, 3], seed=0)
+    model.fit(X, y, lr=0.3, epochs=3000, batch_size=40, validation=(X_val, y_val), patience=50)
+    history = model.history
+    best = history["best epoch"]
+    assert len(history["epoch"]) == best + 50 < 3000           # it overfits, and stops
+    assert min(history["validation loss"][best:]) > history["validation loss"][best - 1]
+    # the parameters are those of the best epoch: the same model trained that long
+    again = SoftmaxMLP([2, 64, 64, 3], seed=0)
+    again.fit(X, y, lr=0.3, epochs=best, batch_size=40)
+    for key, value in again.params.items():
+        np.testing.assert_array_equal(model.params[key], value)
+    assert model.loss(X_val, y_val) == pytest.approx(history["validation loss"][best - 1])
+
+
+def test_bad_validation_arguments_raise_clear_errors():
+    X, y, X_val, y_val = _overfitting_split()
+    model = SoftmaxMLP([2, 8, 3])
+    with pytest.raises(ValueError, match="patience needs validation"):
+        model.fit(X, y, lr=0.1, epochs=1, batch_size=8, patience=5)
+    with pytest.raises(ValueError, match=r"validation must be a pair \(X_val, y_val\)"):
+        model.fit(X, y, lr=0.1, epochs=1, batch_size=8, validation=X_val)
+    with pytest.raises(ValueError, match="patience must be a positive integer"):
+        model.fit(X, y, lr=0.1, epochs=1, batch_size=8, validation=(X_val, y_val), patience=0)
+    with pytest.raises(ValueError, match=r"\(150, 3\).*2 features"):
+        model.fit(X, y, lr=0.1, epochs=1, batch_size=8, validation=(np.zeros((150, 3)), y_val))
+    with pytest.raises(ValueError, match=r"one label per row"):
+        model.fit(X, y, lr=0.1, epochs=1, batch_size=8, validation=(X_val, y_val[:-1]))
