@@ -45,7 +45,7 @@ c.InsertSetupCell.branch = branch
 # Autograding. Student-added tags must not change what runs: all tags are
 # stripped before execution, and the executor's skip tag is one no notebook uses.
 # (`course grade` also decides test cells outside the student's kernel: see
-# coursetools/execute.py; plain nbgrader runs them in it.)
+# coursetools/grade/worker/execute.py; plain nbgrader runs them in it.)
 c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec,
                                       OverwriteCells, StripCellTags, CheckCellMetadata]
 c.Execute.skip_cells_with_tag = "course-grading-never-skips-a-cell"

@@ -5,7 +5,7 @@ realistic bug and 5% hostile ones: a fifth of those (1% of the class) an endless
 the rest a patch of the grader, a patch of numpy's comparisons, or a cell that reaches
 for the grading folder and the network. They are made from the committed student
 notebooks the way the tests make them. `course grade` grades all of them with its
-defaults (time limits from the solution's own times, one slot per core); plain nbgrader
+defaults (time limits from the solution's own times, one slot more than the cores); plain nbgrader
 (its defaults, a course folder of its own, one `nbgrader autograde`) grades every
 n-th notebook, ``--sample`` per chapter. Both run in this process's environment, one after the
 other. The figures are notebooks per minute and the busy core-seconds per notebook
@@ -31,7 +31,7 @@ from nbtools import ASSIGNMENTS  # noqa: E402
 from test_autograde import (BUGS, _appended, _nbgrader, _points, _solution_bodies,  # noqa: E402
                             _submission, _with_bug, plain_nbgrader_course)
 
-from coursetools.autograde import default_jobs, grade_class  # noqa: E402
+from coursetools.grade.batch.autograde import default_jobs, grade_class  # noqa: E402
 
 HOSTILE = {
     "endless": "while True:\n    pass",

@@ -3,10 +3,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from coursetools import roster
-from coursetools.autograde import UNSAFE_FLAG, grade_class
-from coursetools.sandbox import SandboxUnavailable
 from coursetools.generate import generate
+from coursetools.grade import timeouts
+from coursetools.grade.batch import roster
+from coursetools.grade.batch.autograde import grade_class, UNSAFE_FLAG
+from coursetools.grade.sandbox.bubblewrap import SandboxUnavailable
 from coursetools.repo import assignments, find_root
 
 
@@ -29,14 +30,14 @@ def main(argv=None):
     grade.add_argument("--cell-timeout", type=int, default=None,
                        help="seconds any cell may run before it is interrupted (default: per "
                             "cell, 20 times the solution's own time here, at least 5 s)")
-    grade.add_argument("--submission-timeout", type=int, default=900,
+    grade.add_argument("--submission-timeout", type=int, default=timeouts.SUBMISSION,
                        help="seconds one submission may take in all before it is stopped "
                             "(default 900)")
     grade.add_argument("--db", metavar="URL", default=None,
                        help="the gradebook's database URL, e.g. postgresql://grader@host/course "
                             "(default: gradebook.db, SQLite, in the --out folder)")
     grade.add_argument("--jobs", type=int, default=None,
-                       help="students graded side by side (default: one per core)")
+                       help="students graded side by side (default: one more than the cores)")
     grade.add_argument("--run-demonstrations", action="store_true",
                        help="run every cell, also the demonstrations and try-outs that no "
                             "later cell needs (slower; their output then shows in feedback)")

@@ -13,7 +13,7 @@ def generate(root, names=None, release_directory=None):
     by a process forked from one that has imported nbgrader already (seconds saved per
     assignment).
     """
-    from coursetools.autograde import run_nbgrader_step
+    from coursetools.grade.batch.autograde import run_nbgrader_step
 
     names = list(names or assignments(root))
     extra = [f"--CourseDirectory.release_directory={release_directory}"] if release_directory else []

@@ -8,7 +8,7 @@ import os
 import signal
 import socket
 
-from nnlib.grading import kernel_side, remote
+from coursetools.grade.protocol import kernel_side, remote
 
 
 @contextlib.contextmanager

@@ -11,14 +11,15 @@ import re
 import shutil
 import warnings
 import zipfile
+from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
 
-from coursetools.autograde import grade_class
-from coursetools.execute import NOT_RUN
 from coursetools.curriculum import CURRICULUM
+from coursetools.grade.batch.autograde import grade_class
+from coursetools.grade.worker.execute import NOT_RUN
 from nbtools import (ASSIGNMENTS, ROOT, chapter_path, errors, nbgrader_meta, read, run_cell,
                      solution_path, text)
 from remotetools import cell_passes, student_process
@@ -228,7 +229,7 @@ def _test_cell_scores(assignment, namespace):
 
 def _remote_test_cell_scores(assignment, namespace):
     """Like _test_cell_scores, with each test cell run here and ``namespace`` in a student
-    process of its own, as `course grade` runs them (nnlib.grading.remote)."""
+    process of its own, as `course grade` runs them (coursetools.grade.protocol.remote)."""
     scores = {}
     with student_process(namespace) as connection:
         for cell in read(solution_path(assignment)).cells:
@@ -446,7 +447,7 @@ except MemoryError:
 
 
 #: routes to nnlib's dense that no list of forbidden calls anticipates; the sandbox's nnlib
-#: (coursetools.exam) has none to give
+#: (coursetools.grade.exam) has none to give
 LAUNDERED_REFERENCE = {
     "trace_off": ("import nnlib, sys\ndef dense(X, W, b):\n"
                   "    getattr(sys, 'set' + 'trace')(None)\n    return nnlib.dense(X, W, b)"),
@@ -816,7 +817,7 @@ def test_batches_into_one_folder_keep_the_whole_class_and_nbgrader_export_writes
     """grades.csv is the whole class whatever batch came last (a late batch, a re-grade of
     one student), integrity.csv and the class report too; `nbgrader export` in the folder
     writes its own file."""
-    from coursetools import record, report
+    from coursetools.grade.batch import record, report
 
     assignment = "01_dot_product"
     correct = _solution_bodies(assignment)
@@ -845,7 +846,7 @@ def test_batches_into_one_folder_keep_the_whole_class_and_nbgrader_export_writes
     assert {s: (r["status"], float(r["score"])) for s, r in rows.items()} == {
         "ann": ("graded", total), "bob": ("graded", total), "cy": ("graded", total),
         "dee": ("graded", 0), "zed": ("missing", 0)}
-    from coursetools.gradebook import open_gradebook
+    from coursetools.grade.gradebook import open_gradebook
     with open_gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         assert (gb.find_student("ann").first_name, gb.find_student("ann").last_name) == \
             ("Ann", "Lee")
@@ -881,7 +882,7 @@ def test_batches_into_one_folder_keep_the_whole_class_and_nbgrader_export_writes
 def test_hidden_inputs_come_from_a_secret_kept_in_the_grading_folder(tmp_path):
     """The grader draws the hidden inputs from the folder's secret, made once and kept, so a
     re-grade gives the same CSV; the student's kernel never sees the secret."""
-    from coursetools.autograde import SECRET_FILE
+    from coursetools.grade.batch.autograde import SECRET_FILE
 
     assignment = "01_dot_product"
 
@@ -911,8 +912,8 @@ def test_time_limits_come_from_the_solution_graded_as_a_student_is(tmp_path):
     the grader as for everyone, and each cell's limit is 20 times its time there: chapter
     9's hidden check trains SoftmaxMLP for 2,000 epochs on nnlib's building blocks, and two
     correct notebooks graded side by side keep every point."""
-    from coursetools.autograde import SOLUTION_STUDENT
-    from coursetools.gradebook import open_gradebook
+    from coursetools.grade.batch.autograde import SOLUTION_STUDENT
+    from coursetools.grade.gradebook import open_gradebook
 
     assignment = "09_softmax_mlp"
     correct = _solution_bodies(assignment)
@@ -930,7 +931,7 @@ def test_time_limits_come_from_the_solution_graded_as_a_student_is(tmp_path):
 
 
 def test_a_solution_that_loses_points_stops_the_batch_before_anyone_is_graded(tmp_path):
-    from coursetools.autograde import calibrate, prepare_course
+    from coursetools.grade.batch.autograde import calibrate, prepare_course
 
     assignment = "01_dot_product"
     course = prepare_course(ROOT, assignment, tmp_path / "course", cell_timeout=CELL_TIMEOUT)
@@ -945,10 +946,35 @@ def test_a_solution_that_loses_points_stops_the_batch_before_anyone_is_graded(tm
 
 
 def test_time_left_is_shown_at_the_pace_so_far():
-    from coursetools.autograde import _time_left
+    from coursetools.grade.batch.autograde import _time_left
     assert _time_left(10.0, 2, 6) == ", about 20 s left"
     assert _time_left(60.0, 1, 4) == ", about 3 min left"
     assert _time_left(5.0, 3, 3) == ""
+
+
+def test_slots_grade_with_the_settings_handed_to_them_not_what_the_folder_file_says(
+        tmp_path, monkeypatch):
+    """The slots are handed nbgrader's settings (a traitlets Config) and apply them over
+    every configuration file: a grading folder's nbgrader_config.py that says otherwise
+    (no executor, no sandbox) changes nothing `course grade` does. Plain nbgrader run by
+    hand in the folder reads the same settings from the file."""
+    from coursetools.grade.batch import settings
+    written = settings.write
+
+    def says_otherwise(path, config, repo_config):
+        written(path, config, repo_config)
+        assert "GradeOutsideKernel" in Path(path).read_text()
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write("c.Autograde.autograde_preprocessors = []\n"
+                         "c.GradeOutsideKernel.sandbox = False\n")
+    monkeypatch.setattr(settings, "write", says_otherwise)
+    assignment = "01_dot_product"
+    results, _ = _grade(tmp_path, assignment, {
+        "ann": _submission(assignment, _solution_bodies(assignment)),
+        "bob": _submission(assignment, {})})
+    total = sum(_points(assignment).values())
+    assert {s: (r.status, r.score) for s, r in results.items()} == {
+        "ann": ("graded", total), "bob": ("graded", 0)}
 
 
 # ---------------------------------------------------------------- plain nbgrader
@@ -1028,9 +1054,9 @@ def test_our_nbgrader_config_loads_from_another_folder(tmp_path):
 
 def test_gradebooks_opened_in_one_process_share_one_engine_and_outlive_a_close(tmp_path):
     """nbgrader makes an engine (and an empty cache of compiled queries) at each opening;
-    coursetools.gradebook.share_engines gives every opening of one URL the same engine, which
+    coursetools.grade.gradebook.share_engines gives every opening of one URL the same engine, which
     keeps working after nbgrader's Gradebook.close disposes of its connections."""
-    from coursetools import gradebook
+    from coursetools.grade import gradebook
     url = gradebook.checked_url(gradebook.default_url(tmp_path))
     with gradebook.open_gradebook(url) as first:
         first.add_student("ann")

@@ -12,9 +12,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 
-from coursetools import autograde, plain, record, slots, submissions, tampering
-from coursetools.submissions import collect, read_notebook
-from coursetools.feedback import FeedbackExporter
+from coursetools.grade.batch import autograde, plain, record, submissions, tampering
+from coursetools.grade.batch.submissions import collect, read_notebook
+from coursetools.grade.worker import slots
+from coursetools.grade.worker.feedback import FeedbackExporter
 from nbtools import ROOT
 
 NOTEBOOK = nbformat.writes(new_notebook())
@@ -225,7 +226,7 @@ def test_feedback_pages_typeset_their_formulas_with_no_network(tmp_path):
     """The page loads the MathJax beside it (feedback.ship_mathjax), hard-linked from the copy
     the website ships, and Chromium typesets its formulas with every request outside refused."""
     from browser import find_chromium, typeset_formulas
-    from coursetools.feedback import mathjax_source, ship_mathjax
+    from coursetools.grade.worker.feedback import mathjax_source, ship_mathjax
     page = _feedback_page(new_notebook(cells=[
         new_markdown_cell("Inline $x^2 + 1$ and displayed:\n\n$$\\sigma(z) = \\frac{1}{1 + e^{-z}}$$")]))
     assert 'src="mathjax/tex-chtml.js"' in page and "cdnjs" not in page
@@ -287,7 +288,7 @@ def test_a_notebook_of_another_chapter_is_named_as_such():
 
 
 def test_a_sandbox_that_cannot_have_a_user_of_its_own_says_why(monkeypatch):
-    from coursetools import sandbox
+    from coursetools.grade.sandbox import bubblewrap as sandbox
 
     def refused(*args, **kwargs):
         raise PermissionError(1, "Operation not permitted")
@@ -305,7 +306,7 @@ def test_a_sandbox_that_cannot_have_a_user_of_its_own_says_why(monkeypatch):
 # ------------------------------------------------------------------ the roster
 
 def test_a_roster_names_the_students_and_says_what_is_wrong_with_it(tmp_path):
-    from coursetools import roster
+    from coursetools.grade.batch import roster
     good = tmp_path / "roster.csv"
     good.write_text("\ufeffStudent_ID,first_name,last_name,email,section\n"
                     "Ann Lee,Ann,Lee,ann@example.org,A\nbob,,,,B\n", encoding="utf-8")

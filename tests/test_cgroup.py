@@ -1,8 +1,8 @@
-"""coursetools.cgroup on both layouts of Linux, with a folder standing in for /sys/fs/cgroup
+"""grade/sandbox/cgroup.py on both layouts of Linux, with a folder standing in for /sys/fs/cgroup
 (the end-to-end test of the limits is in test_grading_engine)."""
 import subprocess
 
-from coursetools import cgroup
+from coursetools.grade.sandbox import cgroup
 
 
 def test_a_v2_group_enables_its_controllers_from_the_root_down(tmp_path):

@@ -3,10 +3,10 @@
 import nbformat
 import pytest
 
-from coursetools import autograde
-from coursetools.autograde import Integrity
-from coursetools.submissions import collect, student_id
 from coursetools.curriculum import CURRICULUM
+from coursetools.grade.batch import autograde
+from coursetools.grade.batch.autograde import Integrity
+from coursetools.grade.batch.submissions import collect, student_id
 from coursetools.preprocessors import ShortTracebacks, StripCellTags
 
 
@@ -98,7 +98,7 @@ def test_cli_names_unknown_assignments_and_missing_submissions(capsys, tmp_path)
 
 
 def test_course_grade_refuses_to_run_without_a_sandbox(monkeypatch, tmp_path):
-    from coursetools import sandbox
+    from coursetools.grade.sandbox import bubblewrap as sandbox
     from nbtools import ROOT
     monkeypatch.setattr(sandbox, "find_bwrap", lambda: None)
     with pytest.raises(sandbox.SandboxUnavailable, match="--unsafe-no-sandbox"):
@@ -112,7 +112,7 @@ def test_the_sandbox_keeps_student_code_in_its_scratch_folder(tmp_path):
     import socket
     import subprocess
     import sys
-    from coursetools.sandbox import Sandbox
+    from coursetools.grade.sandbox.bubblewrap import Sandbox
     from nbtools import ROOT
     secret = tmp_path / "other-submission.ipynb"
     secret.write_text("{}")
@@ -154,7 +154,7 @@ print(seen, os.getuid() != 0)
 
 @pytest.mark.parametrize("assignment", __import__("nbtools").ASSIGNMENTS)
 def test_honest_work_is_not_reported_as_tampering(assignment):
-    from coursetools import tampering
+    from coursetools.grade.batch import tampering
     from nbtools import chapter_path, read
     from test_autograde import _solution_bodies, _submission
     release = read(chapter_path(assignment))
@@ -169,7 +169,7 @@ def test_nnlib_s_own_code_pasted_as_an_answer_is_named():
     import inspect
 
     import nnlib
-    from coursetools import tampering
+    from coursetools.grade.batch import tampering
     from test_autograde import _solution_bodies, _submission
     submitted = _submission("01_dot_product", _solution_bodies("01_dot_product"))
     for cell in submitted.cells:                     # the def itself, as nnlib has it
@@ -185,7 +185,7 @@ def test_a_slot_checks_nbgrader_s_metadata_schema_once_with_the_same_verdicts():
     import jsonschema
     from nbgrader.nbgraderformat import MetadataValidator
 
-    from coursetools.slots import _SchemaChecks
+    from coursetools.grade.worker.slots import _SchemaChecks
     schema, checks = MetadataValidator().schema, _SchemaChecks()
     good = {"grade": True, "grade_id": "test_dot", "locked": True, "points": 1,
             "schema_version": 3, "solution": False, "task": False}

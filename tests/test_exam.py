@@ -1,18 +1,18 @@
-"""The nnlib a chapter is graded with (coursetools.exam): none of the answers it grades,
+"""The nnlib a chapter is graded with (coursetools.grade.exam): none of the answers it grades,
 all of what they build on."""
 import subprocess
 import sys
 
 import pytest
 
-from coursetools import exam
 from coursetools.curriculum import CURRICULUM
+from coursetools.grade import exam
 from nnlib.grading.core import BUILDS_ON
 
 PROBE = """
 import inspect, sys
 sys.path.insert(0, {folder!r})
-import nnlib, nnlib.grading, nnlib.grading.kernel_side, nnlib.plotting, nnlib.datasets
+import nnlib, nnlib.grading, coursetools.grade.protocol.kernel_side, nnlib.plotting, nnlib.datasets
 assert nnlib.__file__.startswith({folder!r})
 outcomes = {{}}
 for name in {names!r}:
@@ -69,7 +69,7 @@ UNLOCK_PROBE = """
 import sys
 sys.path.insert(0, {folder!r})
 import nnlib, nnlib.autograd
-from nnlib.grading import kernel_side
+from coursetools.grade.protocol import kernel_side
 before = {{}}
 for name in ("Value", "Neuron"):
     try:
@@ -102,7 +102,8 @@ GRADING_PROBE = """
 import importlib, sys
 sys.path.insert(0, {folder!r})
 import nnlib.grading
-from nnlib.grading import core, kernel_functions, kernel_side, wire
+from coursetools.grade.protocol import kernel_side, wire
+from nnlib.grading import core, kernel_functions
 found = []
 for module in ("softmax", "chain_rule", "remote", "value_reading"):
     try:

@@ -16,9 +16,8 @@ from gradingtools import HIDDEN, failure, passes
 
 import nnlib
 from nnlib import grading as checks
-from nnlib.grading import value_programs
+from nnlib.grading import core, value_programs
 from nnlib.grading.autograd import PARTS
-from nnlib.grading import core
 
 
 def only_yours_after(message, marker):
@@ -1319,7 +1318,7 @@ def test_a_list_with_one_entry_that_is_not_a_value_names_that_entry(name, cls, m
     if where == "in-process":
         failure(getattr(checks, f"check_{name}"), cls, False, match)
         return
-    from nnlib.grading import remote
+    from coursetools.grade.protocol import remote
     from remotetools import student_process
     with student_process({name: cls, "Value": nnlib.autograd.Value}) as connection:
         outputs = remote.run_test_cell(f"from nnlib import grading\ngrading.check_{name}({name})",

@@ -6,10 +6,12 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from coursetools import autograde, gradebook, limits
-from coursetools.execute import _empty
-from coursetools.kernels import SandboxedKernelManager, close_kernel_makers, kernel_maker
-from coursetools.sandbox import Limits
+from coursetools.grade import gradebook, limits, timeouts
+from coursetools.grade.batch import autograde
+from coursetools.grade.sandbox.bubblewrap import Limits
+from coursetools.grade.worker.execute import _empty
+from coursetools.grade.worker.kernels import (SandboxedKernelManager, close_kernel_makers,
+                                             kernel_maker)
 
 
 #: a cell that leaves System V shared memory (with data in it), a semaphore set and a
@@ -86,8 +88,8 @@ def test_each_notebook_gets_a_fresh_kernel_that_finds_nothing_of_the_one_before(
 
 def test_cell_limits_are_a_multiple_of_the_reference_with_a_floor():
     made, other = limits.from_times({"dense": 0.01, "test_dense": 2.0, "source:ab": 0.3})
-    assert made == {"dense": limits.FLOOR_SECONDS, "test_dense": 40, "source:ab": 6}
-    assert other == limits.FLOOR_SECONDS       # a cell the solution lacks is never graded
+    assert made == {"dense": timeouts.CELL_FLOOR, "test_dense": 40, "source:ab": 6}
+    assert other == timeouts.CELL_FLOOR       # a cell the solution lacks is never graded
     graded = nbformat.v4.new_code_cell("x = 1")
     graded.metadata["nbgrader"] = {"grade_id": "dense"}
     lecture = nbformat.v4.new_code_cell("x = 1\n")
@@ -156,7 +158,7 @@ def test_memory_and_disk_are_counted_for_the_whole_sandbox():
     files together, and go with the sandbox."""
     import os
 
-    from coursetools import cgroup
+    from coursetools.grade.sandbox import cgroup
     probe = cgroup.make(2 ** 30, 64)
     if probe is None:
         message = "no control group can be made here (not root, or hidden by a container)"

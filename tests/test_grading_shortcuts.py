@@ -1,6 +1,6 @@
 """What `course grade` leaves out or renders once: demonstration cells no later cell needs
-(coursetools.demonstrations), and feedback pages built from what the slot rendered before
-(coursetools.feedback)."""
+(coursetools.grade.demonstrations), and feedback pages built from what the slot rendered before
+(coursetools.grade.worker.feedback)."""
 import os
 import re
 
@@ -12,9 +12,9 @@ from nbconvert.exporters import HTMLExporter
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from traitlets.config import Config
 
-from coursetools import demonstrations
-from coursetools.feedback import MISSING_ALT, FeedbackExporter, readable
-from coursetools.limits import cell_key
+from coursetools.grade import demonstrations
+from coursetools.grade.limits import cell_key
+from coursetools.grade.worker.feedback import FeedbackExporter, MISSING_ALT, readable
 from nbtools import ASSIGNMENTS, nbgrader_meta, read, solution_path
 
 NEVER = "never-skipped"       # `course grade` runs every cell, whatever its tags

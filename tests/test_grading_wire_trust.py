@@ -1,11 +1,12 @@
-"""Nothing from the student's side of the wire is trusted (nnlib.grading.wire, remote):
+"""Nothing from the student's side of the wire is trusted (coursetools.grade.protocol.wire, remote):
 replies decode into fresh data within a budget, never rewrite what a check made outside
 a call's own copies, and no special attribute but a few plain ones is ever asked for."""
 
 import numpy as np
 import pytest
 
-from nnlib.grading import core, remote, wire
+from coursetools.grade.protocol import remote, wire
+from nnlib.grading import core
 from remotetools import student_process
 from test_grading_remote import Counter
 

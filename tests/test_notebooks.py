@@ -100,7 +100,7 @@ def test_ungraded_docs_notebooks_have_no_grading(tmp_path):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_cell_of_a_solution_runs_without_an_error(assignment):
     """Try-out cells (tagged skip-execution) included: the book skips them, and grading
-    leaves them out when nothing needs them (coursetools.demonstrations), so they run here."""
+    leaves them out when nothing needs them (coursetools.grade.demonstrations), so they run here."""
     from nbclient import NotebookClient
     nb = read(solution_path(assignment))
     NotebookClient(nb, timeout=300, skip_cells_with_tag="never-skipped", kernel_name="python3",

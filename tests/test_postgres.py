@@ -92,7 +92,7 @@ def _csv_scores(path, key="score"):
 
 def test_two_graders_grade_two_chapters_into_one_postgres_gradebook_at_once(postgres, tmp_path):
     from nbgrader.api import Gradebook
-    from coursetools.gradebook import COURSE_ID, checked_url
+    from coursetools.grade.gradebook import COURSE_ID, checked_url
     url = postgres("term")
     chapters = ["01_dot_product", "02_sigmoid"]
     graders = {}

@@ -1,4 +1,4 @@
-"""The class report (coursetools.report): the checks' diagnoses counted over a class."""
+"""The class report (coursetools.grade.batch.report): the checks' diagnoses counted over a class."""
 import csv
 import html
 import re
@@ -7,9 +7,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from coursetools import report
-from coursetools.autograde import Result
-from nnlib.grading import GradingError, check_dense
+from coursetools.grade.batch import report
+from coursetools.grade.batch.autograde import Result
+from nnlib.grading import check_dense, GradingError
 
 
 def _message(student_dense):
@@ -107,7 +107,7 @@ FIT = '''def fit(X, y, layer_sizes, lr, epochs, batch_size, seed=0):
 
 
 def test_pairs_alike_beyond_renaming_are_found_and_the_common_answer_is_not():
-    from coursetools import similarity
+    from coursetools.grade.batch import similarity
     renamed = (FIT.replace("params", "p").replace("losses", "history").replace("yhat", "out")
                .replace('"""Train."""', "# my own work"))
     own = FIT.replace("for epoch in range(epochs):", "epoch = 0\n    while epoch < epochs:\n"

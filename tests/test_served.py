@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import nnlib
-from nnlib.grading import core, kernel_side, remote
+from coursetools.grade.protocol import kernel_side, remote
+from nnlib.grading import core
 from remotetools import student_process
 
 

@@ -2,7 +2,7 @@
 
 Under `course grade` a check sends them to the student's kernel by name (``remote``), so
 they must be there: they live apart from the checks, and the sandbox's copy of nnlib
-holds this module but none of the checks (``coursetools.exam``). They are named so that
+holds this module but none of the checks (``coursetools.grade.exam``). They are named so that
 messages read numerical_gradient(f_sin, array (5,)). They work on scalars and arrays
 alike; some return numpy scalars, some Python floats.
 """

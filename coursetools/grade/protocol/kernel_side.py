@@ -13,15 +13,15 @@ import importlib
 import inspect
 import operator
 import socket
-import struct
 import sys
 import types
 import warnings
 
 import numpy as np
 
-from nnlib.grading import wire
-from nnlib.grading.core import UNLOCKED, _ReferenceCalled, own_work_only
+from coursetools.grade.protocol import wire
+from coursetools.grade.protocol.framing import receive, send
+from nnlib.grading.core import _ReferenceCalled, own_work_only, UNLOCKED
 
 #: special methods a reference's proxy on the grader's side forwards here
 FORWARDED = (
@@ -34,13 +34,17 @@ FORWARDED = (
     "__iadd__", "__isub__", "__imul__", "__itruediv__",
 )
 _FORWARDED_SET = frozenset(FORWARDED)
+#: the requests whose operands the kernel may change in place, as a call changes its
+#: arguments in a notebook: each is a copy the check made for that call (core.call_student,
+#: core.nudged_calls). Only their replies carry the operands back ("w"); the grader reads
+#: no other request's operands from the kernel.
+WRITE_BACK = frozenset({"call", "nudged"})
 OPERATORS = ("neg", "pos", "abs", "lt", "le", "gt", "ge", "add", "sub", "mul", "truediv",
              "floordiv", "mod", "pow", "matmul", "iadd", "isub", "imul", "itruediv",
              "getitem", "setitem", "delitem", "contains")
 BUILTINS = ("len", "iter", "next", "bool", "repr", "str", "isinstance", "issubclass",
             "float", "int", "getattr", "setattr", "delattr", "hasattr", "callable")
 MAX_TEXT = 2000
-HEADER = struct.Struct(">Q")
 
 
 def _functions():
@@ -89,7 +93,7 @@ _ANSWERING = []
 
 def served(name, assignment, args, kwargs):
     """nnlib's ``name`` computed by the grader: what the chapter's copy of nnlib
-    (coursetools.exam) holds in place of a graded name another graded name of the
+    (coursetools.grade.exam) holds in place of a graded name another graded name of the
     chapter builds on. The grader computes it only while it checks a graded name that
     builds on it (BUILDS_ON); otherwise, and outside a test cell, it is not there.
     Once the test cell of ``name`` itself has been decided, the grader hands its code
@@ -157,6 +161,7 @@ class Server:
     def __init__(self, namespace):
         self.namespace = namespace
         self.objects, self.numbers = {}, {}
+        self.types = {}             # id(class) -> (class, its forwarded ops, its name)
         self.functions = _functions()
 
     # references -------------------------------------------------------------
@@ -166,12 +171,20 @@ class Server:
             self.numbers[key] = len(self.objects)
             self.objects[len(self.objects)] = obj
         kind = "class" if isinstance(obj, type) else "callable" if callable(obj) else "object"
-        defined = set()
-        for base in type(obj).__mro__:
-            defined.update(_FORWARDED_SET.intersection(vars(base)))
-        ops = [name for name in FORWARDED if name in defined]
-        return {"t": "ref", "id": self.numbers[key], "kind": kind, "ops": ops,
-                "type": _text(getattr(type(obj), "__name__", "object"))}
+        ops, type_name = self._type_info(type(obj))
+        return {"t": "ref", "id": self.numbers[key], "kind": kind, "ops": ops, "type": type_name}
+
+    def _type_info(self, cls):
+        """(the special methods of FORWARDED that ``cls`` defines, its name), worked out once
+        per class for this test cell (a Value check hands over thousands of Values)."""
+        known = self.types.get(id(cls))
+        if known is None or known[0] is not cls:
+            defined = set()
+            for base in cls.__mro__:
+                defined.update(_FORWARDED_SET.intersection(vars(base)))
+            known = self.types[id(cls)] = (cls, [name for name in FORWARDED if name in defined],
+                                           _text(getattr(cls, "__name__", "object")))
+        return known[1], known[2]
 
     def resolve(self, data):
         tag = data["t"]
@@ -207,7 +220,9 @@ class Server:
         try:
             live = wire.Encoder(self.reference, sent, by_reference=True)
             answer = (live if request.get("live") else encoder).encode(result)
-            reply = {"id": number, "r": answer, "w": encoder.encode(operands)}
+            reply = {"id": number, "r": answer}
+            if request.get("op") in WRITE_BACK:
+                reply["w"] = encoder.encode(operands)
         except BaseException as exc:
             return {"id": number, "x": _exception(exc)}
         if caught:
@@ -277,34 +292,6 @@ def _named_function(module, qualname):
     for part in qualname.split("."):
         value = getattr(value, part)
     return value
-
-
-def receive(sock):
-    """One length-prefixed message from ``sock``, or None at the end of the stream."""
-    header = _exactly(sock, HEADER.size)
-    if header is None:
-        return None
-    (size,) = HEADER.unpack(header)
-    if size > wire.MAX_MESSAGE_BYTES:
-        raise wire.WireError("a request larger than the limit")
-    return _exactly(sock, size)
-
-
-def _exactly(sock, size):
-    chunks, left = [], size
-    while left:
-        chunk = sock.recv(min(left, 1 << 20))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
-
-
-def send(sock, message):
-    """``message`` as one length-prefixed JSON message."""
-    data = wire.dumps(message)
-    sock.sendall(HEADER.pack(len(data)) + data)
 
 
 def serve(path, namespace):

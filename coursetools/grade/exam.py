@@ -1,7 +1,7 @@
 """The nnlib a chapter is graded with: no answer key in the exam room.
 
-Student code in `course grade` runs in a sandbox (``coursetools.sandbox``) that sees
-nnlib. Whatever is there a student can run, by any route: calling it, rebuilding its
+Student code in `course grade` runs in a sandbox (``coursetools.grade.sandbox``) that
+sees nnlib. Whatever is there a student can run, by any route: calling it, rebuilding its
 code objects, copying its folder under another name. So the sandbox gets a copy of
 nnlib in which every public function and class a chapter's answers could be taken
 from is a stub that raises: its graded names, and everything else of nnlib's but
@@ -9,18 +9,18 @@ from is a stub that raises: its graded names, and everything else of nnlib's but
 - what those graded names build on (``BUILDS_ON``), and what that uses in turn;
 - the data sets and figures (``datasets``, ``plotting``) and the private helpers.
 
-Of ``nnlib.grading`` only what the kernel needs to answer the grader is there (the
-protocol, ``core``'s watch, and the functions checks hand to student code to call,
+Of ``nnlib.grading`` only what the kernel needs to answer the grader is there
+(``core``'s watch, and the functions checks hand to student code to call,
 ``kernel_functions``): the checks themselves, whose helpers compute expected values,
 run in the grader and are not in the sandbox.
 
 A graded name that another graded name of the same chapter builds on is a building
 block (chapter 7's ``iterate_minibatches``, chapter 8's ``Value``, chapter 9's
 ``softmax``). Its stub stays until the block's own test cell has been decided; then
-the grader hands its code over (``nnlib.grading.kernel_side._unlock``), since an
+the grader hands its code over (``coursetools.grade.protocol.kernel_side._unlock``), since an
 answer already graded is no longer a key, and what builds on it runs on nnlib's own.
 Before that, a function's stub asks the grader, which computes it only while it
-checks a graded name that builds on it (``nnlib.grading.kernel_side.served``).
+checks a graded name that builds on it (``coursetools.grade.protocol.kernel_side.served``).
 """
 import ast
 import copy
@@ -35,11 +35,11 @@ from nnlib.grading.core import BUILDS_ON
 #: modules kept whole: data and pictures, no answers
 KEPT_MODULES = {"datasets", "plotting", "_validate", "__init__"}
 #: the modules of nnlib.grading the student's kernel uses; the checks are left out
-KERNEL_GRADING_MODULES = {"core", "wire", "kernel_side", "kernel_functions"}
+KERNEL_GRADING_MODULES = {"core", "kernel_functions"}
 _GRADING_INIT = '''"""nnlib.grading in `course grade`'s sandbox: the checks are not here.
 
-A test cell runs in the grader's process, outside the sandbox (coursetools.execute);
-the student's kernel only answers its requests (kernel_side).
+A test cell runs in the grader's process, outside the sandbox (coursetools.grade.worker.execute);
+the student's kernel only answers its requests (coursetools.grade.protocol).
 """
 
 
@@ -132,7 +132,7 @@ def _served_stub(node, assignment):
     stub = _stub(node, assignment)
     stub.args = ast.parse("def f(*args, **kwargs): pass").body[0].args
     stub.body = stub.body[:-1] + ast.parse(
-        f"return __import__('nnlib.grading.kernel_side', fromlist=['served']).served("
+        f"return __import__('coursetools.grade.protocol.kernel_side', fromlist=['served']).served("
         f"{node.name!r}, {assignment!r}, args, kwargs)").body
     return stub
 

@@ -1,11 +1,11 @@
 """Grading slots: processes that each run nbgrader's autograde for one student at a time.
 
 A slot is forked from a server that has nbgrader and the checks imported already, and
-it keeps them (and its sandbox's preloaded kernel maker, see ``coursetools.zygote``)
-from one student to the next; no student code ever runs in it. The batch keeps one
-slot per core busy. A student whose grading runs past its time limit, or a slot that
-dies, costs that student the grade: the slot and everything it started are killed and
-a fresh slot takes the next student.
+it keeps them (and its sandbox's preloaded kernel maker, see ``grade/sandbox/zygote.py``)
+from one student to the next; no student code ever runs in it. The batch keeps one slot
+more than the cores busy. A student whose grading runs past its time limit, or a slot that
+dies, costs that student the grade: the slot and everything it started are killed and a
+fresh slot takes the next student.
 """
 import logging
 import multiprocessing
@@ -19,12 +19,14 @@ import traceback
 
 import psutil
 
-from coursetools import cgroup, gradebook
-from coursetools.sandbox import unmount_all_under
+from coursetools.grade import gradebook
+from coursetools.grade.sandbox import cgroup
+from coursetools.grade.sandbox.bubblewrap import unmount_all_under
 
 from nnlib.grading import core
-PRELOAD = ["nbgrader.apps.autogradeapp", "nbgrader.apps.nbgraderapp", "coursetools.autograde",
-           "coursetools.execute", "coursetools.feedback", "nnlib.grading", "nnlib.datasets"]
+PRELOAD = ["nbgrader.apps.autogradeapp", "nbgrader.apps.nbgraderapp",
+           "coursetools.grade.batch.autograde", "coursetools.grade.worker.execute",
+           "coursetools.grade.worker.feedback", "nnlib.grading", "nnlib.datasets"]
 
 
 def _context():
@@ -34,10 +36,15 @@ def _context():
 
 
 class Slot:
-    """One grading process; ``run`` hands it nbgrader arguments and waits for the exit code."""
+    """One grading process; ``run`` hands it nbgrader arguments and waits for the exit code.
 
-    def __init__(self, number, cwd, secret=None):
+    ``settings`` (a traitlets Config, coursetools.grade.batch.settings) is applied over
+    every configuration file nbgrader reads, for every command the slot runs.
+    """
+
+    def __init__(self, number, cwd, secret=None, settings=None):
         self.number, self.cwd, self.secret = number, str(cwd), secret
+        self.settings = settings
         self.process = self.connection = self.folder = None
 
     def _start(self):
@@ -45,7 +52,8 @@ class Slot:
         self.folder = tempfile.mkdtemp(prefix=f"course-slot{self.number}-")
         os.chmod(self.folder, 0o755)
         self.process = _context().Process(target=_serve, daemon=True,
-                                          args=(theirs, self.cwd, self.secret, self.folder))
+                                          args=(theirs, self.cwd, self.secret, self.folder,
+                                                self.settings))
         self.process.start()
         theirs.close()
         self.connection = ours
@@ -133,12 +141,12 @@ def _kill(process):
         pass
 
 
-def _serve(connection, cwd, secret, folder):
+def _serve(connection, cwd, secret, folder, settings):
     """The slot's loop: one nbgrader command per message, until None. ``folder`` holds
-    the slot's sandbox (see coursetools.kernels.kernel_maker)."""
+    the slot's sandbox (see coursetools.grade.worker.kernels.kernel_maker)."""
     os.setsid()
     os.chdir(cwd)
-    from coursetools import kernels
+    from coursetools.grade.worker import kernels
     kernels.SLOT_FOLDER[:] = [folder]
     os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")   # nbformat's faster one
     core.use_grading_secret(secret)
@@ -150,8 +158,8 @@ def _serve(connection, cwd, secret, folder):
         if job is None:
             break
         args, log_path = job
-        connection.send(_nbgrader(args, log_path))
-    from coursetools.kernels import close_kernel_makers
+        connection.send(_nbgrader(args, log_path, settings))
+    from coursetools.grade.worker.kernels import close_kernel_makers
     close_kernel_makers()
 
 
@@ -200,8 +208,9 @@ def _check_schemas_once():
     common.jsonschema = _SchemaChecks()
 
 
-def _nbgrader(args, log_path):
-    """Run one nbgrader command in this process, its output into ``log_path``."""
+def _nbgrader(args, log_path, settings=None):
+    """Run one nbgrader command in this process, its output into ``log_path``; ``settings``
+    (a traitlets Config) over what nbgrader's configuration files say."""
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -217,6 +226,9 @@ def _nbgrader(args, log_path):
     try:
         app = apps[0].instance()
         app.initialize(args)
+        for part in (app, getattr(app, "subapp", None)):
+            if settings is not None and part is not None:
+                part.update_config(settings)
         for part in (app, getattr(app, "subapp", None)):   # the subcommand logs on its own
             for handler in getattr(getattr(part, "log", None), "handlers", []):
                 handler.addFilter(_ExpectedNotices())

@@ -1,9 +1,9 @@
 """The kernels `course grade` starts: in the slot's sandbox, forked from its preloaded
-Python (coursetools.zygote) or started anew, reached through Unix sockets in the
+Python (coursetools.grade.sandbox.zygote) or started anew, reached through Unix sockets in the
 student's scratch folder, and ready as soon as both of their channels answer.
 
 ``kernel_maker(slot, ...)`` keeps one maker per grading slot from one notebook to the
-next; the executor (coursetools.execute) makes a ``SandboxedKernelManager`` per notebook.
+next; the executor (execute.py) makes a ``SandboxedKernelManager`` per notebook.
 """
 import asyncio
 import os
@@ -20,8 +20,8 @@ from jupyter_client.manager import AsyncKernelManager, KernelManager
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Any, Type
 
-from coursetools.sandbox import Sandbox
-from coursetools.zygote import KernelMaker
+from coursetools.grade.sandbox.bubblewrap import Sandbox
+from coursetools.grade.sandbox.zygote import KernelMaker
 
 
 class QuickStartClient(AsyncKernelClient):
@@ -120,7 +120,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
 class ForkedProvisioner(LocalProvisioner):
     """jupyter_client's local provisioner, with the kernel forked by the slot's maker
-    instead of started from a command (``coursetools.zygote``)."""
+    instead of started from a command (``coursetools.grade.sandbox.zygote``)."""
 
     async def launch_kernel(self, cmd, **kwargs):
         self.process = self.parent.kernel_maker.start_kernel(self.parent.connection_file,
@@ -136,15 +136,15 @@ class ForkedProvisioner(LocalProvisioner):
         return await super().wait()
 
 
-#: the slot's kernel maker, kept from one notebook to the next (see coursetools.slots)
+#: the slot's kernel maker, kept from one notebook to the next (see coursetools.grade.worker.slots)
 _MAKERS = {}
-#: the folder a grading slot keeps its sandbox in, set by the slot (coursetools.slots)
+#: the folder a grading slot keeps its sandbox in, set by the slot (coursetools.grade.worker.slots)
 SLOT_FOLDER = []
 
 
 def kernel_maker(slot, limits, nnlib_copy=None):
     """This slot's running kernel maker, started (again) when there is none or when it has
-    another copy of nnlib (coursetools.exam)."""
+    another copy of nnlib (coursetools.grade.exam)."""
     maker = _MAKERS.get(slot)
     wanted = Path(nnlib_copy).resolve() if nnlib_copy else None
     if maker is not None and maker.alive() and maker.sandbox.nnlib_copy == wanted:

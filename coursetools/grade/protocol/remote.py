@@ -22,14 +22,13 @@ import warnings
 
 import numpy as np
 
-from nnlib.grading import core, wire
-from nnlib.grading.kernel_side import FORWARDED, receive, send
+from coursetools.grade import timeouts
+from coursetools.grade.protocol import wire
+from coursetools.grade.protocol.framing import receive, send
+from coursetools.grade.protocol.kernel_side import FORWARDED, WRITE_BACK
+from nnlib.grading import core
 
 
-#: the requests whose operands the kernel may change in place, as a call changes its
-#: arguments in a notebook: each is a copy the check made for that call (core.call_student,
-#: core.nudged_calls). Every other request's operands come back untouched.
-WRITE_BACK = frozenset({"call", "nudged"})
 #: the special attributes read from the kernel, and what each must be; any other name
 #: with two underscores on each side is never asked for (numpy's __array_interface__, ...)
 DATA_DUNDERS = {"__name__": str, "__qualname__": str, "__module__": str, "__doc__": str,
@@ -47,7 +46,7 @@ class Connection:
     time); ``deadline`` bounds every wait, however the student's code behaves.
     """
 
-    def __init__(self, sock, interrupt, deadline, grace=5.0):
+    def __init__(self, sock, interrupt, deadline, grace=timeouts.INTERRUPT_GRACE):
         self.sock, self.interrupt = sock, interrupt
         self.deadline, self.grace = deadline, grace
         self.number, self.stale, self.gone = 0, None, None
@@ -205,8 +204,11 @@ class Connection:
         if (not isinstance(number, int) or kind not in ("class", "callable", "object")
                 or not isinstance(ops, list) or not isinstance(data.get("type"), str)):
             raise wire.WireError("a malformed reference")
-        cls = _proxy_class(kind, _known_ops(tuple(ops)) if all(isinstance(op, str) for op in ops)
-                           else ())
+        try:
+            known = _known_ops(tuple(ops))      # names that are not FORWARDED's are ignored
+        except TypeError:                       # an entry that is not even hashable
+            raise wire.WireError("a malformed reference") from None
+        cls = _proxy_class(kind, known)
         return self._proxy(cls, number, data["type"][:200], live)
 
     def _proxy(self, cls, number, type_name, live):
@@ -236,8 +238,9 @@ class Connection:
                                write_back=write_back)
         try:
             result = decoder.decode(reply.get("r"))
-            decoder.other = self._receive_other
-            decoder.decode(reply.get("w"))      # the operands as the call left them
+            if write_back:       # the operands as the call left them (no other reply has them)
+                decoder.other = self._receive_other
+                decoder.decode(reply.get("w"))
         except wire.WireError as exc:
             self._lose(f"sent a reply that is not plain data ({exc})")
         return result

@@ -3,7 +3,7 @@
 A cell past its time limit is interrupted (nbgrader's ``interrupt_on_timeout``). Most
 loops stop there, and grading goes on. A loop deep in one long numpy call, or one that
 ignores SIGINT, keeps the kernel busy, and a kernel that died (``os._exit``, its memory
-limit) answers nothing at all. Either way the executor (coursetools.execute) restarts
+limit) answers nothing at all. Either way the executor (coursetools.grade.worker.execute) restarts
 the kernel and runs again, output discarded, every code cell the old kernel had run,
 except those that ran past their limit; later cells then run on a kernel in the same
 state, so one endless loop costs only the functions it breaks.
@@ -18,8 +18,9 @@ from queue import Empty
 
 from jupyter_core.utils import run_sync
 
+from coursetools.grade import timeouts
+
 #: seconds an interrupted kernel has to answer again before it is restarted
-GRACE_SECONDS = 5
 #: restarts one notebook may cost (each replays the notebook so far)
 MAX_RESTARTS = 3
 #: the error nbgrader's Execute writes into a cell past its time limit (error_on_timeout)
@@ -53,7 +54,7 @@ class Replay:
         """``cell`` (at ``index``) ran in the kernel and finished within its limit."""
         self.ran.append((index, copy.deepcopy(cell)))
 
-    def answers(self, kc, grace=GRACE_SECONDS):
+    def answers(self, kc, grace=timeouts.INTERRUPT_GRACE):
         """Whether the kernel behind client ``kc`` answers a kernel_info request on its
         shell channel within ``grace`` seconds (it does not while a cell still runs)."""
         return run_sync(_answers)(kc, grace)

@@ -15,7 +15,7 @@ import itertools
 import tokenize
 from collections import Counter
 
-from coursetools import tampering
+from coursetools.grade.batch import tampering
 
 ALIKE = 0.9
 MIN_TOKENS = 40

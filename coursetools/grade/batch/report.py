@@ -7,7 +7,7 @@ per graded function, the share of students whose function passed and the most co
 diagnosed mistakes; a histogram of the scores; a "what to re-teach" list ranked by the
 points each mistake cost the class; the submissions that could not be graded or ran
 out of time; pairs of students whose graded code is unusually alike
-(``coursetools.similarity``), side by side; and the integrity findings. ``report.csv``
+(``coursetools.grade.batch.similarity``), side by side; and the integrity findings. ``report.csv``
 holds the mistakes as data.
 Everything a student wrote is escaped.
 """
@@ -21,10 +21,10 @@ from pathlib import Path
 
 import nbformat
 
-from coursetools import plain, similarity
 from coursetools.curriculum import graded_name, part_of
-from coursetools.tampering import NEAR_COPY
-from coursetools.record import MISSING
+from coursetools.grade.batch import plain, similarity
+from coursetools.grade.batch.record import MISSING
+from coursetools.grade.batch.tampering import NEAR_COPY
 
 HTML, CSV = "report.html", "report.csv"
 NOT_ATTEMPTED = "not attempted: the exercise's stub is still there"

@@ -22,21 +22,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from coursetools import (demonstrations, exam, feedback, gradebook, limits, plain, record, report,
-                         slots, tampering)
-from coursetools.submissions import belongs_to, collect, read_notebook
+from traitlets.config import Config
+
 from coursetools.curriculum import CURRICULUM
-from coursetools.sandbox import SandboxUnavailable, check_available
+from coursetools.grade import demonstrations, exam, gradebook, limits, timeouts
+from coursetools.grade.batch import plain, record, report, settings, tampering
+from coursetools.grade.batch.submissions import belongs_to, collect, read_notebook
+from coursetools.grade.sandbox.bubblewrap import check_available, SandboxUnavailable
+from coursetools.grade.worker import feedback, slots
 
 
 SECRET_FILE = "grading-secret"   # in the grading folder: see grading_secret()
-COURSE_STEP_TIMEOUT = 600   # seconds for generating the assignment or the feedback pages
-CALIBRATION_CELL_TIMEOUT = 600   # seconds per cell of the solution notebook, while it is timed
 #: how the solution notebook's id starts while it is timed (then the assignment and a random
 #: part, for graders sharing one gradebook): a "+" is never in a student's (submissions)
 SOLUTION_STUDENT = "solution+"
-NBGRADER_EXPORT = "nbgrader-grades.csv"   # what `nbgrader export` writes in the grading folder
-EXCHANGE = "exchange"      # nbgrader's exchange in the grading folder: the released assignments
 
 
 @dataclass
@@ -112,10 +111,11 @@ class Course:
     workdir: Path
     db_url: str
     sandbox: bool = True
-    submission_timeout: float = 900
+    submission_timeout: float = timeouts.SUBMISSION
     integrity: Integrity = None      # only without a sandbox: the files to restore
     secret: str = ""                 # see grading_secret()
-    roster: dict = field(default_factory=dict)   # coursetools.roster: id -> names and email
+    roster: dict = field(default_factory=dict)   # roster.py: id -> names and email
+    settings: Config = None          # what nbgrader is told (settings.py)
 
 
 def prepare_course(repo, assignment, workdir, cell_timeout=None, sandbox=True, db_url=None,
@@ -123,9 +123,9 @@ def prepare_course(repo, assignment, workdir, cell_timeout=None, sandbox=True, d
     """An nbgrader course directory in ``workdir`` whose source is the repository's solutions/.
 
     ``cell_timeout`` is every cell's time limit in seconds; None means a limit per cell
-    from the solution's own times here (``coursetools.limits``). ``db_url`` is the
+    from the solution's own times here (``coursetools.grade.limits``). ``db_url`` is the
     gradebook (default: SQLite in ``workdir``). Demonstration cells no later cell needs
-    are not run (``coursetools.demonstrations``) unless ``run_demonstrations``.
+    are not run (``coursetools.grade.demonstrations``) unless ``run_demonstrations``.
     Returns the Course.
     """
     workdir = Path(workdir).resolve()
@@ -145,73 +145,37 @@ def prepare_course(repo, assignment, workdir, cell_timeout=None, sandbox=True, d
     if sandbox:          # the sandbox's nnlib holds no answer this chapter grades
         nnlib_copy, _ = exam.build(assignment, workdir / "exam" / assignment)
         compileall.compile_dir(str(nnlib_copy), quiet=1)
-    settings = dict(repo=repo, workdir=workdir, db_url=db_url, sandbox=sandbox,
-                    nnlib_copy=nnlib_copy,
-                    demonstrations_file=demonstrations_file if demonstrations_file.is_file()
-                    else None)
-    _write_config(timeout=cell_timeout or CALIBRATION_CELL_TIMEOUT, **settings)
+    given = dict(workdir=workdir, db_url=db_url, course_id=gradebook.COURSE_ID, sandbox=sandbox,
+                 nnlib_copy=nnlib_copy, source=Path(repo) / "solutions",
+                 demonstrations_file=demonstrations_file if demonstrations_file.is_file()
+                 else None)
+    repo_config = Path(repo) / "nbgrader_config.py"
+    config = settings.build(cell_timeout=cell_timeout or timeouts.CALIBRATION_CELL, **given)
+    settings.write(workdir / "nbgrader_config.py", config, repo_config)
     with gradebook.open_gradebook(db_url):     # made here, once, before any slot writes to it
         pass
     run_nbgrader_step(["generate_assignment", assignment, "--force"], workdir,
                       workdir / "logs" / "course-generate_assignment.log",
                       f"nbgrader could not generate {assignment}")
     # released to the folder's own exchange, so formgrader lists the assignment as released
-    (workdir / EXCHANGE).mkdir(exist_ok=True)
+    (workdir / settings.EXCHANGE).mkdir(exist_ok=True)
     run_nbgrader_step(["release_assignment", assignment, "--force"], workdir,
                       workdir / "logs" / "course-release_assignment.log",
-                      f"nbgrader could not release {assignment} to {workdir / EXCHANGE}")
+                      f"nbgrader could not release {assignment} to {workdir / settings.EXCHANGE}")
     course = Course(Path(repo), assignment, workdir, db_url, sandbox,
-                    secret=grading_secret(workdir))
+                    secret=grading_secret(workdir), settings=config)
     if cell_timeout is None:
         times = calibrate(course, source)
-        _write_config(timeout=limits.write(limits_file, times), limits_file=limits_file,
-                      **settings)
+        course.settings = settings.build(cell_timeout=limits.write(limits_file, times),
+                                         limits_file=limits_file, **given)
+        settings.write(workdir / "nbgrader_config.py", course.settings, repo_config)
     return course
-
-
-def _write_config(repo, workdir, db_url, sandbox, nnlib_copy, demonstrations_file, timeout,
-                  limits_file=None):
-    """The grading folder's nbgrader_config.py: the repository's settings, this folder as
-    the course, test cells decided outside the sandbox (coursetools.execute)."""
-    config = (
-        "# Written by `course grade`: the repository's settings, this folder as the course.\n"
-        "c = get_config()  # noqa: F821\n"
-        f"load_subconfig({str(Path(repo) / 'nbgrader_config.py')!r})  # noqa: F821\n"
-        f"c.CourseDirectory.root = {str(workdir)!r}\n"
-        f"c.CourseDirectory.source_directory = {str(Path(repo) / 'solutions')!r}\n"
-        "c.CourseDirectory.release_directory = 'release'\n"
-        f"c.CourseDirectory.db_url = {db_url!r}\n"
-        f"c.CourseDirectory.course_id = {gradebook.COURSE_ID!r}\n"
-        f"c.Exchange.root = {str(workdir / EXCHANGE)!r}\n"
-        f"c.Execute.timeout = {int(timeout)}\n"
-        "# The notebook is checked against nbformat's schema once, after nbgrader's steps,\n"
-        "# instead of after each of them (they are ours and nbgrader's, not the student's).\n"
-        "c.Exporter.optimistic_validation = True\n"
-        "# Test cells are decided in nbgrader's process, student cells run in a sandbox.\n"
-        "from nbgrader.converters import Autograde\n"
-        "from nbgrader.preprocessors import Execute\n"
-        "from coursetools.execute import GradeOutsideKernel\n"
-        "c.Autograde.autograde_preprocessors = [\n"
-        "    GradeOutsideKernel if p is Execute else p\n"
-        "    for p in Autograde.class_traits()['autograde_preprocessors'].make_dynamic_default()]\n"
-        f"c.GradeOutsideKernel.sandbox = {bool(sandbox)!r}\n"
-        f"c.GradeOutsideKernel.integrity_directory = {str(workdir / 'integrity')!r}\n"
-        "from coursetools.feedback import FeedbackExporter\n"
-        "c.GenerateFeedback.exporter_class = FeedbackExporter\n"
-        "# `nbgrader export` here must not overwrite course grade's grades.csv\n"
-        f"c.ExportPlugin.to = {NBGRADER_EXPORT!r}\n"
-        + (f"c.GradeOutsideKernel.cell_limits = {str(limits_file)!r}\n" if limits_file else "")
-        + (f"c.GradeOutsideKernel.demonstrations = {str(demonstrations_file)!r}\n"
-           if demonstrations_file else "")
-        + (f"c.GradeOutsideKernel.nnlib_copy = {str(nnlib_copy)!r}\n" if nnlib_copy else "")
-    )
-    (Path(workdir) / "nbgrader_config.py").write_text(config, encoding="utf-8")
 
 
 def calibrate(course, source):
     """{cell key: seconds} of the solution notebook ``source``, graded in a slot as a
     student's notebook is (the grader deciding its test cells), for the time limits
-    (coursetools.limits). RuntimeError unless it scores full marks: then the checks, the
+    (coursetools.grade.limits). RuntimeError unless it scores full marks: then the checks, the
     sandbox or its copy of nnlib would fail correct work, and nobody is graded."""
     assignment, workdir = course.assignment, course.workdir
     student = f"{SOLUTION_STUDENT}{assignment}+{uuid.uuid4().hex[:8]}"
@@ -221,11 +185,11 @@ def calibrate(course, source):
     shutil.copyfile(source, target / f"{assignment}.ipynb")
     times_file, log_path = workdir / "logs" / "solution-times.json", workdir / "logs" / "solution.log"
     times_file.unlink(missing_ok=True)
-    slot = slots.Slot(0, workdir, course.secret)
+    slot = slots.Slot(0, workdir, course.secret, course.settings)
     try:
         code = slot.run(["autograde", assignment, "--student", student, "--force",
                          f"--GradeOutsideKernel.timings={times_file}"],
-                        log_path, COURSE_STEP_TIMEOUT)
+                        log_path, timeouts.COURSE_STEP)
     finally:
         slot.close()
     _, graded = gradebook.intact_and_scores(course.db_url, assignment, student)
@@ -254,7 +218,7 @@ def run_nbgrader_step(args, cwd, log_path, failure):
 
     Raises RuntimeError(``failure`` and nbgrader's output) when it does not succeed.
     """
-    code = slots.run_once(args, cwd, log_path, COURSE_STEP_TIMEOUT)
+    code = slots.run_once(args, cwd, log_path, timeouts.COURSE_STEP)
     if code != 0:
         output = log_path.read_text(encoding="utf-8", errors="replace") if log_path.is_file() else ""
         raise RuntimeError(f"{failure}:\n{output}")
@@ -410,7 +374,7 @@ def _feedback(course, result, slot):
     """nbgrader's feedback page for a graded student (hidden tests removed), in its slot."""
     log_path = course.workdir / "logs" / f"feedback-{result.student}.log"
     slot.run(["generate_feedback", course.assignment, "--student", result.student, "--force"],
-             log_path, COURSE_STEP_TIMEOUT)
+             log_path, timeouts.COURSE_STEP)
     page = course.workdir / "feedback" / result.student / course.assignment
     if not (page / f"{course.assignment}.html").is_file():
         result.reason = "nbgrader could not render the feedback page"
@@ -462,24 +426,28 @@ UNSAFE_FLAG = "--unsafe-no-sandbox"
 
 
 def default_jobs():
-    """Grading slots side by side: one per core this process may use."""
+    """Grading slots side by side: one more than the cores this process may use. A slot
+    waits while its student's kernel runs a cell, and the kernel waits while the slot
+    decides a test cell, so one slot per core leaves the cores idle part of the time
+    (docs/benchmarks.md: a term on 2 cores in 22.5 minutes with 3 slots, 27.9 with 2)."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    return max(1, cores) + 1
 
 
 def grade_class(repo, assignment, submissions, workdir, cell_timeout=None,
-                submission_timeout=900, out=print, sandbox=True, db_url=None, jobs=None,
+                submission_timeout=timeouts.SUBMISSION, out=print, sandbox=True, db_url=None, jobs=None,
                 run_demonstrations=False, roster=None):
     """Grade every submission; write grades.csv, integrity.csv and feedback; return the Results.
 
     Student code runs in a bubblewrap sandbox; without one this refuses to run
     (SandboxUnavailable) unless ``sandbox`` is False, the instructor's explicit choice,
     which also grades one student at a time. ``db_url`` is the gradebook (default SQLite
-    in ``workdir``); ``jobs`` the students graded side by side (default: one per core);
+    in ``workdir``); ``jobs`` the students graded side by side (default: one more than the cores);
     ``run_demonstrations`` runs the demonstration cells too (see prepare_course);
-    ``roster`` ({id: names and email}, coursetools.roster) names the students in the
+    ``roster`` ({id: names and email}, coursetools.grade.batch.roster) names the students in the
     gradebook and gives everyone on it a row of grades.csv.
     """
     if jobs is not None and jobs < 1:
@@ -528,7 +496,7 @@ def _grade_all(course, found, jobs, out):
     done, lock, started = {}, threading.Lock(), time.monotonic()
 
     def work(number):
-        slot = slots.Slot(number, course.workdir, course.secret)
+        slot = slots.Slot(number, course.workdir, course.secret, course.settings)
         try:
             while True:
                 try:

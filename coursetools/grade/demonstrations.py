@@ -15,7 +15,7 @@ import re
 import symtable
 from pathlib import Path
 
-from coursetools.limits import cell_key
+from coursetools.grade.limits import cell_key
 
 #: tags and names of cells that always run: the setup cell (the imports)
 ALWAYS_RUN_TAGS = {"course-setup"}

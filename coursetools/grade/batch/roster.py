@@ -9,7 +9,7 @@ row for every student on the list, "no submission" for those who handed in nothi
 import csv
 from pathlib import Path
 
-from coursetools.submissions import student_id
+from coursetools.grade.batch.submissions import student_id
 
 ID_COLUMNS = ("id", "student_id")
 NAME_COLUMNS = ("first_name", "last_name", "email")

@@ -9,7 +9,8 @@ changed since), a student who could not be graded keeps the row that says why.
 import csv
 from pathlib import Path
 
-from coursetools import gradebook, plain, tampering
+from coursetools.grade import gradebook
+from coursetools.grade.batch import plain, tampering
 
 GRADES = "grades.csv"
 MISSING = "missing"     # the status of a student on the roster who handed in nothing

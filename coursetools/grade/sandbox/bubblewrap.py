@@ -14,7 +14,8 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
-from coursetools import cgroup
+from coursetools.grade import timeouts
+from coursetools.grade.sandbox import cgroup
 
 SANDBOX_UIDS = range(61000, 62000)   # one unprivileged user per live sandbox on the machine
 SYSTEM = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -84,7 +85,7 @@ class Sandbox:
     ``handover`` is an optional folder the grader owns, bound read-only: what the grader
     makes for the kernel (its connection file, the test cells' sockets) lives there, where
     no student code can swap a file for a link between the grader's steps.
-    ``nnlib_copy`` is the chapter's copy of nnlib (``coursetools.exam``), bound where
+    ``nnlib_copy`` is the chapter's copy of nnlib (``coursetools.grade.exam``), bound where
     nnlib is: the sandbox then holds no reference answer the chapter grades.
     """
 
@@ -100,7 +101,7 @@ class Sandbox:
                                      "your system's bubblewrap")
         self._claim = None
         self.uid = self._free_uid(slot) if os.geteuid() == 0 else None
-        self.group = None            # made with the first command (coursetools.cgroup)
+        self.group = None            # made with the first command (cgroup.py)
         self.mounted = False         # a tmpfs on the scratch folder (see prepare)
 
     def _free_uid(self, slot):
@@ -273,7 +274,8 @@ def check_available(bwrap=None):
                 "--user --map-root-user`) there are no other users to give it to") from None
         cmd = sandbox.command([sys.executable, "-c", "import nnlib, numpy; print('ok')"])
         try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+            done = subprocess.run(cmd, capture_output=True, text=True,
+                                  timeout=timeouts.SANDBOX_CHECK)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise SandboxUnavailable(f"bubblewrap could not run ({exc})") from None
         finally:

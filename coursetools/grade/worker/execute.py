@@ -2,10 +2,10 @@
 test cells here.
 
 Every cell but the tests runs in the student's kernel, inside the sandbox
-(``coursetools.sandbox``). A test cell never runs there: its source of record
+(``coursetools.grade.sandbox.bubblewrap``). A test cell never runs there: its source of record
 (the instructor's, with the hidden tests, read from the gradebook by grade id)
 runs in this process, where no student code has run, and asks the kernel for the
-student's functions' answers as plain data (``nnlib.grading.remote``). The
+student's functions' answers as plain data (``coursetools.grade.protocol.remote``). The
 outputs this writes into the cell, and so the score nbgrader records, are
 decided here. What the kernel did that a correct notebook does not is written to
 the integrity folder, one JSON file per student.
@@ -27,17 +27,18 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Enum, Integer, Unicode
 
-from coursetools import demonstrations, exam, limits, replay
 from coursetools.curriculum import graded_name, last_test_id
-from coursetools.kernels import SandboxedKernelManager, close_kernel_makers, kernel_maker
-from coursetools.sandbox import Limits, Sandbox
-from coursetools.zygote import MakerGone
-from nnlib.grading import remote
+from coursetools.grade import demonstrations, exam, limits, timeouts
+from coursetools.grade.protocol import remote
+from coursetools.grade.sandbox.bubblewrap import Limits, Sandbox
+from coursetools.grade.sandbox.zygote import MakerGone
+from coursetools.grade.worker import replay
+from coursetools.grade.worker.kernels import (SandboxedKernelManager, close_kernel_makers,
+                                             kernel_maker)
 
 #: how the kernel starts answering for a test cell: nothing of the student's is used
-SERVE = "__import__('nnlib.grading.kernel_side', fromlist=['serve']).serve({path!r}, globals())"
-ACCEPT_SECONDS = 30        # for the kernel to start answering a test cell
-SETTLE_SECONDS = 10        # for it to finish answering once the grader is done
+SERVE = ("__import__('coursetools.grade.protocol.kernel_side', fromlist=['serve'])"
+         ".serve({path!r}, globals())")
 #: what a demonstration cell that was not run shows in the graded notebook and the feedback
 NOT_RUN = {kind: {"output_type": "stream", "name": "stdout",
                   "text": f"[not run when grading: {what}, and no later cell needs it]\n"}
@@ -53,23 +54,23 @@ class GradeOutsideKernel(Execute):
     sandbox = Bool(True, help="run the kernel in a bubblewrap sandbox").tag(config=True)
     slot = Integer(0, help="grading slot: one sandbox user per slot").tag(config=True)
     preloaded = Bool(True, help="fork kernels from the slot's preloaded Python in its sandbox "
-                     "(coursetools.zygote) instead of starting each anew").tag(config=True)
+                     "(sandbox/zygote.py) instead of starting each anew").tag(config=True)
     memory_limit = Integer(Limits.memory_bytes, help="bytes of address space").tag(config=True)
     integrity_directory = Unicode("", help="where each student's integrity notes go").tag(
         config=True)
     shutdown_kernel = Enum(["graceful", "immediate"], "immediate",
                            help="the kernel is stopped at once: the slot's sweep follows").tag(
         config=True)
-    cell_limits = Unicode("", help="a JSON file of time limits per cell (coursetools.limits); "
+    cell_limits = Unicode("", help="a JSON file of time limits per cell (grade/limits.py); "
                           "without one every cell gets Execute.timeout").tag(config=True)
     nnlib_copy = Unicode("", help="the chapter's copy of nnlib the sandbox sees instead of "
-                         "nnlib, without the answers it grades (coursetools.exam); without "
+                         "nnlib, without the answers it grades (batch/exam.py); without "
                          "one the sandbox sees nnlib itself").tag(config=True)
     timings = Unicode("", help="a JSON file to write each cell's seconds into (cell key -> "
-                      "seconds, coursetools.limits): course grade times the solution "
+                      "seconds, coursetools.grade.limits): course grade times the solution "
                       "notebook this way").tag(config=True)
     demonstrations = Unicode("", help="a JSON file of the solution's demonstration cells "
-                             "(coursetools.demonstrations): those no later cell needs are not "
+                             "(grade/demonstrations.py): those no later cell needs are not "
                              "run; without one every cell runs").tag(config=True)
 
     def __init__(self, *args, **kwargs):
@@ -152,7 +153,7 @@ class GradeOutsideKernel(Execute):
         return km.use_folder(self.scratch / "work", self.handover)
 
     def _cell_limit(self, cell):
-        """nbclient's timeout_func: the cell's own limit (coursetools.limits), else the
+        """nbclient's timeout_func: the cell's own limit (coursetools.grade.limits), else the
         notebook's."""
         return self.limits.get(limits.cell_key(cell), self.timeout)
 
@@ -206,11 +207,11 @@ class GradeOutsideKernel(Execute):
         return cell, resources
 
     def replay_cell(self, cell, resources, index):
-        """Run ``cell`` on a restarted kernel (coursetools.replay), as nbgrader would."""
+        """Run ``cell`` on a restarted kernel (replay.py), as nbgrader would."""
         return super().preprocess_cell(cell, resources, index)
 
     def _restart(self, why):
-        """A new kernel that has run the notebook so far again (coursetools.replay), or,
+        """A new kernel that has run the notebook so far again (replay.py), or,
         where that fails, no kernel for the rest of the notebook."""
         failed = self.replay.restart(self, self.resources)
         if failed:
@@ -232,7 +233,7 @@ class GradeOutsideKernel(Execute):
             listener.bind(str(path))
             os.chmod(path, 0o666)
             listener.listen(1)
-            listener.settimeout(min(ACCEPT_SECONDS, self.timeout or ACCEPT_SECONDS))
+            listener.settimeout(min(timeouts.TEST_ACCEPT, self.timeout or timeouts.TEST_ACCEPT))
             msg_id = self.kc.execute(SERVE.format(path=str(path)), store_history=False,
                                      allow_stdin=False, stop_on_error=False)
             try:
@@ -257,7 +258,7 @@ class GradeOutsideKernel(Execute):
     def _unlock(self, grade_id, connection):
         """Once a building block's (last) test cell is decided (test_<name>), its code joins the
         kernel's copy of nnlib: what builds on it then runs without asking the grader for
-        every call (coursetools.exam). A kernel that refuses only keeps asking."""
+        every call (coursetools.grade.exam). A kernel that refuses only keeps asking."""
         name = graded_name(grade_id)
         if name in self.unlockable and grade_id == last_test_id(name):
             with contextlib.suppress(Exception):
@@ -269,7 +270,7 @@ class GradeOutsideKernel(Execute):
     def _settle(self, msg_id):
         """Wait until the kernel has finished answering; restart it if it does not (a call
         past its time limit that ignored the interrupt, or a kernel that died)."""
-        saved, self.timeout = self.timeout, SETTLE_SECONDS
+        saved, self.timeout = self.timeout, timeouts.TEST_SETTLE
         try:
             reply = self.wait_for_reply(msg_id)
         except Exception:
@@ -336,7 +337,7 @@ def _copy_submission_files(folder, target):
 
 def _note_if_stub(output):
     """A demonstration's call of nnlib's answer to the chapter (not there while grading,
-    see coursetools.exam) shown as a note, not as an error of the student's."""
+    see coursetools.grade.exam) shown as a note, not as an error of the student's."""
     if output.get("output_type") == "error" and exam.is_stub_message(output.get("evalue", "")):
         return nbformat.from_dict({"output_type": "stream", "name": "stdout",
                                    "text": f"[stopped here when grading: {output['evalue']}]\n"})

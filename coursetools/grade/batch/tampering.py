@@ -1,7 +1,7 @@
 """What a submission did that a student's honest work does not: the integrity report.
 
 It reports; it never scores. Scores are decided outside the student's kernel
-(coursetools/execute.py), so nothing here needs to be complete: it names what is
+(coursetools/grade/worker/execute.py), so nothing here needs to be complete: it names what is
 worth an instructor's look, with the cell it happened in.
 
 Four sources: the notebook's structure against the released one (test cells
@@ -22,7 +22,7 @@ import re
 import tokenize
 from pathlib import Path
 
-from coursetools import plain
+from coursetools.grade.batch import plain
 
 #: characters of one code cell read for the report (a long cell is itself reported)
 MAX_SOURCE_READ = 100_000
@@ -160,7 +160,7 @@ def definition(tree, name):
 
 
 def code_tokens(node):
-    """The tokens of ``node``'s code without docstrings or comments (coursetools.similarity
+    """The tokens of ``node``'s code without docstrings or comments (similarity.py
     compares students' code with them too)."""
     node = copy.deepcopy(node)
     for inner in ast.walk(node):

@@ -3,7 +3,7 @@ a fresh Jupyter kernel for each notebook.
 
 Starting a kernel costs about a second (Python, ipykernel, numpy, matplotlib,
 scikit-learn); a fork of a process that has imported them costs milliseconds. The
-maker runs inside the bubblewrap sandbox (``coursetools.sandbox``) as the slot's
+maker runs inside the bubblewrap sandbox (``coursetools.grade.sandbox.bubblewrap``) as the slot's
 user and never runs student code itself: each kernel is a child forked before any
 student cell runs, so every notebook starts from the same untouched copy. It is not
 dumpable (no process of its user can trace it or read its memory), it talks to the
@@ -13,7 +13,7 @@ two notebooks it kills every other process in the sandbox and empties /tmp and
 
 Grader side: ``KernelMaker`` (start, ``start_kernel``, ``sweep``, ``close``) and
 ``ForkedKernel``, a Popen look-alike jupyter_client's provisioner drives.
-Sandbox side: ``python -m coursetools.zygote``.
+Sandbox side: ``python -m coursetools.grade.sandbox.zygote``.
 """
 import json
 import os
@@ -22,13 +22,13 @@ import subprocess
 import sys
 import time
 
-READY_SECONDS = 60       # for the maker to import everything and say so
-ANSWER_SECONDS = 20      # for any other answer of the maker's
+from coursetools.grade import timeouts
+
 PRELOAD = ["numpy", "pandas", "matplotlib", "matplotlib.pyplot", "matplotlib.colors",
            "matplotlib_inline.backend_inline", "sklearn.datasets", "sklearn.model_selection",
            "sklearn.preprocessing", "sklearn.linear_model", "sklearn.neural_network",
            "sklearn.exceptions", "tqdm", "nnlib", "nnlib.plotting", "nnlib.grading",
-           "nnlib.grading.kernel_side", "ipykernel.kernelapp", "ipykernel.ipkernel",
+           "coursetools.grade.protocol.kernel_side", "ipykernel.kernelapp", "ipykernel.ipkernel",
            "ipykernel.zmqshell", "ipykernel.debugger", "IPython"]
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
@@ -44,10 +44,10 @@ class KernelMaker:
 
     def __init__(self, sandbox, env):
         self.sandbox = sandbox
-        command = sandbox.command([sys.executable, "-m", "coursetools.zygote"])
+        command = sandbox.command([sys.executable, "-m", "coursetools.grade.sandbox.zygote"])
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL, env=env, start_new_session=True)
-        self._expect("ready", READY_SECONDS)
+        self._expect("ready", timeouts.MAKER_READY)
 
     @property
     def scratch(self):
@@ -80,7 +80,7 @@ class KernelMaker:
 
     def ask(self, request, key):
         self._send(request)
-        return self._expect(key, ANSWER_SECONDS)
+        return self._expect(key, timeouts.MAKER_ANSWER)
 
     def alive(self):
         return self.process.poll() is None

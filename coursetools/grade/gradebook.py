@@ -12,9 +12,10 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from coursetools.grade import timeouts
+
 COURSE_ID = "nn-from-scratch"  # nbgrader's course id: a server's foreign keys need one
 SQLITE_FILE = "gradebook.db"
-SQLITE_WAIT_SECONDS = 60      # how long a writer waits for another one to finish
 ATTEMPTS = 8                  # tries at one gradebook step before its error is raised
 
 
@@ -46,7 +47,7 @@ def checked_url(url):
                          "postgresql+psycopg://user@host/dbname)") from None
     if parsed.drivername.startswith("sqlite"):
         if "timeout" not in parsed.query:
-            parsed = parsed.update_query_dict({"timeout": str(SQLITE_WAIT_SECONDS)})
+            parsed = parsed.update_query_dict({"timeout": str(timeouts.SQLITE_WAIT)})
         return parsed.render_as_string(hide_password=False)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -109,7 +110,7 @@ def open_gradebook(url):
 
 def add_students(url, students, roster=None):
     """Make sure every student, and everyone on the ``roster`` ({id: {first_name, last_name,
-    email}}, coursetools.roster), has a row before slots grade them at once; the roster's
+    email}}, batch/roster.py), has a row before slots grade them at once; the roster's
     names and emails are what formgrader shows."""
     roster = roster or {}
 

@@ -3,8 +3,8 @@ at the start of each batch: `course grade` grades the solution notebook as it gr
 student (``autograde.calibrate``), test cells decided by the grader included, and the
 executor writes down each cell's seconds (``GradeOutsideKernel.timings``).
 
-A cell may run ``FACTOR`` times as long as the solution notebook's same cell did here,
-and never less than ``FLOOR_SECONDS``: a correct answer, even a slow one on a busy
+A cell may run ``timeouts.CELL_FACTOR`` times as long as the solution notebook's same cell did here,
+and never less than ``timeouts.CELL_FLOOR``: a correct answer, even a slow one on a busy
 machine, stays far inside its limit, while an endless loop costs seconds, not minutes.
 A cell the reference does not have (one the student added or changed) gets the floor:
 graded cells are known by their grade ids, so such a cell scores nothing either way.
@@ -13,8 +13,8 @@ import hashlib
 import json
 from pathlib import Path
 
-FLOOR_SECONDS = 5
-FACTOR = 20
+from coursetools.grade.timeouts import CELL_FACTOR, CELL_FLOOR
+
 
 
 def cell_key(cell):
@@ -27,9 +27,9 @@ def cell_key(cell):
 
 def from_times(times):
     """{cell key: limit in whole seconds}, and the limit of a cell the reference lacks."""
-    limits = {key: max(FLOOR_SECONDS, int(FACTOR * seconds + 0.999))
+    limits = {key: max(CELL_FLOOR, int(CELL_FACTOR * seconds + 0.999))
               for key, seconds in times.items()}
-    return limits, FLOOR_SECONDS
+    return limits, CELL_FLOOR
 
 
 def write(path, times):
