@@ -1,4 +1,5 @@
 """Where the course's own files are: the repository root, its assignments, its settings."""
+import functools
 import re
 from pathlib import Path
 
@@ -25,17 +26,25 @@ def assignments(root):
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and ASSIGNMENT_NAME.match(p.name))
 
 
-def _book_config(root):
-    """_config.yml, parsed with libyaml when PyYAML has it (nbgrader reads it per command)."""
+def _repository(root):
+    """_config.yml's ``repository`` section. nbgrader loads the course's settings, which read
+    it, for every command a grading slot runs: it is parsed again only when the file changed."""
+    path = Path(root) / "_config.yml"
+    info = path.stat()
+    return dict(_parsed_repository(str(path), info.st_mtime_ns, info.st_size))
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed_repository(path, stamp, size):
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with open(Path(root) / "_config.yml", encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=loader)  # noqa: S506 (a safe loader)
+    with open(path, encoding="utf-8") as handle:
+        return tuple(yaml.load(handle, Loader=loader)["repository"].items())  # noqa: S506 (safe)
 
 
 def repository_url(root):
     """The course repository's URL, set once in _config.yml (repository: url:)."""
-    return _book_config(root)["repository"]["url"].rstrip("/")
+    return _repository(root)["url"].rstrip("/")
 
 
 def repository_branch(root):
-    return _book_config(root)["repository"].get("branch", "main")
+    return _repository(root).get("branch", "main")

@@ -1069,3 +1069,33 @@ def test_gradebooks_opened_in_one_process_share_one_engine_and_outlive_a_close(t
     other_url = gradebook.checked_url(gradebook.default_url(tmp_path / "other"))
     with gradebook.open_gradebook(other_url) as other:
         assert other.engine is not engine
+
+
+def test_only_the_first_opening_of_a_gradebook_checks_its_tables(tmp_path):
+    """nbgrader lists the tables and asks for each whether it exists at every opening; in one
+    process the openings after the first on an engine skip that, and a new database still
+    gets its tables."""
+    from sqlalchemy import event
+
+    from coursetools.grade import gradebook
+    url = gradebook.checked_url(gradebook.default_url(tmp_path))
+    with gradebook.open_gradebook(url) as first:
+        first.add_student("ann")
+        engine = first.engine
+    statements = []
+
+    def seen(connection, cursor, statement, *rest):
+        statements.append(statement)
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with gradebook.open_gradebook(url) as again:
+            assert [s.id for s in again.students] == ["ann"]
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert statements and not [s for s in statements if "sqlite_master" in s
+                               or "PRAGMA" in s.upper() or "CREATE TABLE" in s.upper()]
+    (tmp_path / "new").mkdir()           # another database: its tables are made as before
+    gradebook.add_students(gradebook.checked_url(gradebook.default_url(tmp_path / "new")),
+                           ["bob"])
+    with gradebook.open_gradebook(gradebook.default_url(tmp_path / "new")) as new:
+        assert [s.id for s in new.students] == ["bob"]

@@ -206,3 +206,16 @@ def test_a_slot_checks_nbgrader_s_metadata_schema_once_with_the_same_verdicts():
     with pytest.raises(jsonschema.SchemaError):
         checks.validate(good, {"type": "no such type"})
     assert checks.ValidationError is jsonschema.ValidationError
+
+
+def test_the_repository_url_is_read_again_when_config_yml_changes(tmp_path):
+    """nbgrader loads the course's settings (which read _config.yml) for every command a
+    grading slot runs, so the parsed file is kept, and parsed again once it changes."""
+    from coursetools.repo import repository_branch, repository_url
+    config = tmp_path / "_config.yml"
+    config.write_text("repository:\n  url: https://example.org/a/\n")
+    assert (repository_url(tmp_path), repository_branch(tmp_path)) == (
+        "https://example.org/a", "main")
+    config.write_text("repository:\n  url: https://example.org/longer-name\n  branch: fall\n")
+    assert (repository_url(tmp_path), repository_branch(tmp_path)) == (
+        "https://example.org/longer-name", "fall")
