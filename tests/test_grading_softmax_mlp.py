@@ -212,6 +212,23 @@ def test_mlp_accepts_correct_classes(cls, hidden, capsys):
     assert capsys.readouterr().out == ""
 
 
+@HIDDEN
+def test_mlp_fit_passes_where_the_test_values_kill_a_layers_relus(hidden, capsys, monkeypatch):
+    """The test values are drawn from the grading secret: where they happen to switch off
+    every ReLU of the first layer for the check's rows, b1 gets no gradient and a correct
+    fit leaves it as it was. That is not "an update left out" (it failed the solution
+    notebook now and then under course grade)."""
+    drawn = softmax_mlp_fit._values
+
+    def dead_first_layer(rng, sizes, **options):
+        values = drawn(rng, sizes, **options)
+        values["b1"][...] = -50.0
+        return values
+    monkeypatch.setattr(softmax_mlp_fit, "_values", dead_first_layer)
+    passes(lambda cls, hidden: checks.check_SoftmaxMLP(cls, hidden=hidden, part="training"),
+           LoopMLP, hidden, capsys, "SoftmaxMLP, predict and fit")
+
+
 def test_mlp_prints_one_line_on_success(capsys):
     checks.check_SoftmaxMLP(LoopMLP)
     out = capsys.readouterr().out
