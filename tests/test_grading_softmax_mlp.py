@@ -213,11 +213,14 @@ def test_mlp_accepts_correct_classes(cls, hidden, capsys):
 
 
 @HIDDEN
-def test_mlp_fit_passes_where_the_test_values_kill_a_layers_relus(hidden, capsys, monkeypatch):
+@pytest.mark.parametrize("where", ["in-process", "verdict-outside"])
+def test_mlp_fit_passes_where_the_test_values_kill_a_layers_relus(where, hidden, capsys,
+                                                                  monkeypatch):
     """The test values are drawn from the grading secret: where they happen to switch off
     every ReLU of the first layer for the check's rows, b1 gets no gradient and a correct
     fit leaves it as it was. That is not "an update left out" (it failed the solution
-    notebook now and then under course grade)."""
+    notebook now and then under course grade). The same with the class in a student
+    process of its own (the values are drawn, and the verdict made, on the grader's side)."""
     drawn = softmax_mlp_fit._values
 
     def dead_first_layer(rng, sizes, **options):
@@ -225,6 +228,11 @@ def test_mlp_fit_passes_where_the_test_values_kill_a_layers_relus(hidden, capsys
         values["b1"][...] = -50.0
         return values
     monkeypatch.setattr(softmax_mlp_fit, "_values", dead_first_layer)
+    if where == "verdict-outside":
+        from remotetools import parts_failing
+        assert parts_failing({"SoftmaxMLP": LoopMLP}, "grading.check_SoftmaxMLP(SoftmaxMLP, "
+                             f"hidden={hidden}, part={{part}})", ["training"], 120) == set()
+        return
     passes(lambda cls, hidden: checks.check_SoftmaxMLP(cls, hidden=hidden, part="training"),
            LoopMLP, hidden, capsys, "SoftmaxMLP, predict and fit")
 
