@@ -19,12 +19,13 @@ def _modules():
 
 
 MODULES = _modules()
+TREES = {name: ast.parse(path.read_text(encoding="utf-8")) for name, path in MODULES.items()}
 
 
-def _imports(path):
-    """The modules of MODULES that ``path`` imports anywhere in it."""
+def _imports(tree):
+    """The modules of MODULES that ``tree`` imports anywhere in it."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
@@ -34,7 +35,7 @@ def _imports(path):
     return {name for name in found if name in MODULES}
 
 
-GRAPH = {name: _imports(path) - {name} for name, path in MODULES.items()}
+GRAPH = {name: _imports(tree) - {name} for name, tree in TREES.items()}
 
 
 def _cycles(graph):
@@ -92,8 +93,8 @@ ALLOWED = {
     # nnlib is what students install and what the checks are; the engine is not part of it
     "nnlib": _within(["nnlib"]),
     # the kernel's side runs in the sandbox, beside the chapter's copy of nnlib
-    "coursetools.grade.protocol": _within(["coursetools.grade.protocol", "coursetools.grade.timeouts",
-                                           "nnlib"]),
+    "coursetools.grade.protocol": _within(["coursetools.grade.protocol",
+                                           "coursetools.grade.timeouts", "nnlib"]),
     # the sandbox and its kernel maker: the packages' folders (to bind them), nothing else
     "coursetools.grade.sandbox": lambda name: name in ("coursetools", "nnlib",
                                                        "coursetools.grade.timeouts"),
@@ -126,8 +127,7 @@ def _subclassed_libraries():
     subclasses."""
     import sys
     found = {}
-    for name, path in MODULES.items():
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+    for name, tree in TREES.items():
         imported = {alias.asname or alias.name: node.module.split(".")[0]
                     for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
                     and node.module and not node.level for alias in node.names}

@@ -376,7 +376,7 @@ def live(value):
 
 
 def is_class(value):
-    """A class, here or in the student's kernel (see nnlib.grading.remote)."""
+    """A class, here or in the student's kernel (see coursetools.grade.protocol.remote)."""
     return isinstance(value, type) or getattr(type(value), "_nnlib_remote_kind", None) == "class"
 
 

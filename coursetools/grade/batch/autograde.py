@@ -438,8 +438,8 @@ def default_jobs():
 
 
 def grade_class(repo, assignment, submissions, workdir, cell_timeout=None,
-                submission_timeout=timeouts.SUBMISSION, out=print, sandbox=True, db_url=None, jobs=None,
-                run_demonstrations=False, roster=None):
+                submission_timeout=timeouts.SUBMISSION, out=print, sandbox=True, db_url=None,
+                jobs=None, run_demonstrations=False, roster=None):
     """Grade every submission; write grades.csv, integrity.csv and feedback; return the Results.
 
     Student code runs in a bubblewrap sandbox; without one this refuses to run

@@ -29,14 +29,13 @@ def autograde_steps():
             for step in steps]
 
 
-def build(workdir, db_url, course_id, sandbox, cell_timeout, nnlib_copy=None,
-          demonstrations_file=None, limits_file=None, source=None):
+def build(workdir, source, db_url, course_id, sandbox, cell_timeout, nnlib_copy=None,
+          demonstrations_file=None, limits_file=None):
     """The Config for grading in ``workdir`` (paths as strings, classes as import paths)."""
     workdir = Path(workdir)
     c = Config()
     c.CourseDirectory.root = str(workdir)
-    if source is not None:
-        c.CourseDirectory.source_directory = str(source)
+    c.CourseDirectory.source_directory = str(source)
     c.CourseDirectory.release_directory = "release"
     c.CourseDirectory.db_url = db_url
     c.CourseDirectory.course_id = course_id
@@ -65,5 +64,6 @@ def write(path, config, repo_config):
              f"load_subconfig({str(repo_config)!r})  # noqa: F821"]
     for section, values in config.items():
         for key, value in values.items():
-            lines.append(f"c.{section}.{key} = " + pprint.pformat(value, width=96 - len(section) - len(key)))
+            width = 96 - len(section) - len(key)
+            lines.append(f"c.{section}.{key} = " + pprint.pformat(value, width=width))
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
